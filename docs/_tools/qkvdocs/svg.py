@@ -1,0 +1,60 @@
+"""Turn a matplotlib figure into inline SVG that suits the site.
+
+- text stays text (`svg.fonttype = "none"`), so Chinese labels need no font at build time;
+- element ids get a per-figure prefix, so two figures on one page never share an id;
+- metadata (title, date, creator) is dropped, so it does not reach the search index.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+FONT_STACK = (
+    "-apple-system, 'Segoe UI', 'Noto Sans', 'Noto Sans CJK SC', 'Source Han Sans SC', "
+    "'PingFang SC', 'Microsoft YaHei', 'Helvetica Neue', Arial, sans-serif"
+)
+
+STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "qkv",
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def new_figure(width: float = 6.4, height: float = 3.6, **subplots_kwargs):
+    """`plt.subplots` under the site's style; returns `(fig, axes)`."""
+    with plt.rc_context(STYLE):
+        return plt.subplots(figsize=(width, height), **subplots_kwargs)
+
+
+def to_svg(fig, prefix: str) -> str:
+    """Serialise `fig` to an inline `<svg>` element with ids prefixed by `prefix`, then close it."""
+    buf = io.StringIO()
+    with plt.rc_context(STYLE), warnings.catch_warnings():
+        # CJK glyphs are not in matplotlib's bundled font; the browser draws them, so only the
+        # layout estimate is affected.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]  # drop the XML declaration and doctype
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r"<title>.*?</title>", "", text, flags=re.S)
+    slug = re.sub(r"[^A-Za-z0-9_-]", "-", prefix)
+    ids = set(re.findall(r'id="([^"]+)"', text))
+    for old in sorted(ids, key=len, reverse=True):
+        new = f"{slug}-{old}"
+        text = text.replace(f'id="{old}"', f'id="{new}"')
+        text = text.replace(f"#{old})", f"#{new})").replace(f'"#{old}"', f'"#{new}"')
+    text = re.sub(r"font-family:\s*[^;\"']+", f"font-family: {FONT_STACK}", text)
+    text = re.sub(r'font-family="[^"]*"', f'font-family="{FONT_STACK}"', text)
+    return text.replace("<svg ", '<svg class="qkv-figure" role="img" ', 1)

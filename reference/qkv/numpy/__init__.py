@@ -1,0 +1,32 @@
+"""The NumPy backend of qkv: every concept as a plain function, written for clarity.
+
+Each submodule is one concept; `qkv.torch` mirrors them file for file with the same names and
+signatures.
+"""
+
+from . import (
+    attention,
+    masks,
+    multihead,
+    normalization,
+    positional,
+    scores,
+    softmax,
+    tiled,
+    transformer,
+    variants,
+)
+from .attention import *  # noqa: F403
+from .masks import *  # noqa: F403
+from .multihead import *  # noqa: F403
+from .normalization import *  # noqa: F403
+from .positional import *  # noqa: F403
+from .scores import *  # noqa: F403
+from .softmax import *  # noqa: F403
+from .tiled import *  # noqa: F403
+from .transformer import *  # noqa: F403
+from .variants import *  # noqa: F403
+
+_MODULES = (softmax, scores, attention, masks, multihead, positional, normalization, variants,
+            transformer, tiled)
+__all__ = [name for module in _MODULES for name in module.__all__]
