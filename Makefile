@@ -11,7 +11,7 @@ PORT ?= 8000
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup serve build test test-fast lint bench clean
+.PHONY: setup serve serve-only build test test-fast lint static bench bench-docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,21 +29,38 @@ build: setup
 	$(BIN)/mkdocs build --strict
 
 serve: setup
-	@echo "Serving the site at http://$(HOST):$(PORT)/ (English) and http://$(HOST):$(PORT)/zh/ (Chinese)"
+	@$(MAKE) --no-print-directory serve-only
+
+# serve without the set-up step (used by the tests; `make serve` is the README command)
+serve-only:
+	@echo "Serving the site at http://$(HOST):$(PORT)/ (English) and http://$(HOST):$(PORT)/zh/ (Chinese); Ctrl-C stops it"
 	$(BIN)/mkdocs serve --dev-addr $(HOST):$(PORT)
 
-test: setup
+# every check: static checks (ruff, format, mypy), then the whole pytest suite
+test: setup static
 	$(BIN)/python -m pytest -q
+
+static: setup
+	$(BIN)/ruff check reference tests benchmarks docs/_tools conftest.py
+	$(BIN)/ruff format --check reference tests benchmarks docs/_tools conftest.py
+	$(BIN)/mypy
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not browser and not slow"
 
+# the fast static checks (also in `make test`, except ruff and mypy, which CI's lint job runs)
 lint: setup
 	$(BIN)/ruff check reference tests benchmarks docs/_tools
 	$(BIN)/ruff format --check reference tests benchmarks docs/_tools
+	$(BIN)/mypy
+	PYTHONPATH=docs/_tools $(BIN)/python -m qkvdocs.parity
+	PYTHONPATH=docs/_tools $(BIN)/python -m qkvdocs.termlint
 
 bench: setup
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run --threads 1
+
+bench-docs: setup
+	$(BIN)/python -m benchmarks.docs_build
 
 clean:
 	rm -rf $(VENV) node_modules site .coverage

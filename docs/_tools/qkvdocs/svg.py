@@ -21,6 +21,18 @@ FONT_STACK = (
     "'PingFang SC', 'Microsoft YaHei', 'Helvetica Neue', Arial, sans-serif"
 )
 
+MONO_STACK = "ui-monospace, 'SFMono-Regular', 'Noto Sans Mono CJK SC', Menlo, Consolas, monospace"
+
+
+def _stack_for(declaration: str) -> str:
+    """The site's font stack that matches matplotlib's family (monospace or sans-serif)."""
+    return MONO_STACK if "monospace" in declaration else FONT_STACK
+
+
+def _font_stack(match: re.Match) -> str:
+    return f"font-family: {_stack_for(match.group(0))}"
+
+
 STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "qkv",
@@ -43,7 +55,8 @@ def to_svg(fig, prefix: str) -> str:
         # CJK glyphs are not in matplotlib's bundled font; the browser draws them, so only the
         # layout estimate is affected.
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        metadata = {"Date": None, "Creator": None}
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata=metadata)
     plt.close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg") :]  # drop the XML declaration and doctype
@@ -55,6 +68,6 @@ def to_svg(fig, prefix: str) -> str:
         new = f"{slug}-{old}"
         text = text.replace(f'id="{old}"', f'id="{new}"')
         text = text.replace(f"#{old})", f"#{new})").replace(f'"#{old}"', f'"#{new}"')
-    text = re.sub(r"font-family:\s*[^;\"']+", f"font-family: {FONT_STACK}", text)
-    text = re.sub(r'font-family="[^"]*"', f'font-family="{FONT_STACK}"', text)
+    text = re.sub(r'font-family:\s*[^;"]+', _font_stack, text)
+    text = re.sub(r'font-family="[^"]*"', lambda m: f'font-family="{_stack_for(m.group(0))}"', text)
     return text.replace("<svg ", '<svg class="qkv-figure" role="img" ', 1)

@@ -11,11 +11,11 @@ from . import (
     normalization,
     positional,
     scores,
-    softmax,
     tiled,
     transformer,
     variants,
 )
+from . import softmax as _softmax_module  # bound before `from .softmax import *` rebinds `softmax`
 from .attention import *  # noqa: F403
 from .masks import *  # noqa: F403
 from .multihead import *  # noqa: F403
@@ -27,6 +27,16 @@ from .tiled import *  # noqa: F403
 from .transformer import *  # noqa: F403
 from .variants import *  # noqa: F403
 
-_MODULES = (softmax, scores, attention, masks, multihead, positional, normalization, variants,
-            transformer, tiled)
+_MODULES = (
+    _softmax_module,
+    scores,
+    attention,
+    masks,
+    multihead,
+    positional,
+    normalization,
+    variants,
+    transformer,
+    tiled,
+)
 __all__ = [name for module in _MODULES for name in module.__all__]

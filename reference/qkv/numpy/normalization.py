@@ -1,3 +1,134 @@
-"""Stub: filled in by its owner."""
+"""Layer normalisation versus batch normalisation: which axis the statistics run over.
 
-__all__: list[str] = []
+Dimension names: `*batch` leading axes (for text: sentences and positions), `d_model` features
+(always the last axis). LayerNorm standardises each token over its own features; BatchNorm (training
+mode) standardises each feature over every token of the batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import (
+    check_arrays,
+    check_float,
+    check_ndim,
+    check_positive,
+    check_same_dtype,
+    check_same_size,
+)
+
+__all__ = ["layer_norm", "batch_norm"]
+
+
+def _check_norm_inputs(name, x, weight, bias, eps, *, min_ndim):
+    """Shared checks of `layer_norm` and `batch_norm`: backend, dtype, ranks, `d_model`, `eps`."""
+    check_arrays(name, "numpy", x=x, weight=weight, bias=bias)
+    check_float(name, x=x, weight=weight, bias=bias)
+    check_same_dtype(name, x=x, weight=weight, bias=bias)
+    check_ndim(name, "x", x, min_ndim=min_ndim, legend="(*batch, d_model)")
+    for param_name, param in (("weight", weight), ("bias", bias)):
+        if param is not None:
+            check_ndim(name, param_name, param, ndim=1, legend="(d_model,)")
+            rule = f"x and {param_name} must share d_model (last axis)"
+            check_same_size(name, rule, "x", x, -1, param_name, param, 0)
+    check_positive(name, "eps", eps)
+
+
+def layer_norm(x, weight, bias, eps=1e-5):
+    r"""Layer normalisation: standardise every token over its own `d_model` features.
+
+    With $\mu$ and $\sigma^2$ the mean and (biased) variance of one token's features,
+
+    $$\mathrm{LN}(x) = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot \gamma + \beta .$$
+
+    The statistics use nothing outside the token, so a sentence's output does not depend on the
+    other sentences in the batch or on padding. Equals `torch.nn.functional.layer_norm(x,
+    (d_model,), weight, bias, eps)`.
+
+    Args:
+        x: input of shape `(*batch, d_model)`.
+        weight: scale $\gamma$ of shape `(d_model,)`, or `None` for ones.
+        bias: shift $\beta$ of shape `(d_model,)`, or `None` for zeros.
+        eps: small positive number added to the variance.
+
+    Returns:
+        Array of shape `(*batch, d_model)`, dtype of `x` (float16: float32 statistics).
+
+    Raises:
+        TypeError: for non-floating or mixed dtypes, or arrays of another backend.
+        ValueError: if `x` has no axis, `weight`/`bias` is not `(d_model,)`, or `eps <= 0`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from qkv.numpy import layer_norm
+        >>> x = np.array([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]])
+        >>> layer_norm(x, np.ones(3), np.zeros(3)).round(4)
+        array([[-1.2247,  0.    ,  1.2247],
+               [-1.2247,  0.    ,  1.2247]])
+    """
+    _check_norm_inputs("layer_norm", x, weight, bias, eps, min_ndim=1)
+    # 1. accumulate the statistics in at least float32
+    acc = x.astype(np.float32) if x.dtype == np.float16 else x
+    # 2. mean and biased variance of each token over its features
+    mean = acc.mean(axis=-1, keepdims=True)  # (*batch, d_model) -> (*batch, 1)
+    var = acc.var(axis=-1, keepdims=True)  # (*batch, d_model) -> (*batch, 1)
+    # 3. standardise, then scale by gamma and shift by beta, feature by feature
+    out = ((acc - mean) / np.sqrt(var + eps)).astype(x.dtype)  # (*batch, d_model)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(x, weight, bias, eps=1e-5):
+    r"""Batch normalisation in training mode: standardise every feature over all other axes.
+
+    With $\mu_f$ and $\sigma_f^2$ the mean and (biased) variance of feature $f$ over every axis
+    but the last (all sentences and positions of the batch),
+
+    $$\mathrm{BN}(x)_{\dots f} = \frac{x_{\dots f} - \mu_f}{\sqrt{\sigma_f^2 + \epsilon}}\,
+    \gamma_f + \beta_f .$$
+
+    Unlike [layer_norm][qkv.numpy.layer_norm], one sentence's output depends on the rest of the
+    batch (and on its padding). Equals `torch.nn.functional.batch_norm(x.reshape(-1, d_model),
+    None, None, weight, bias, training=True, eps=eps)` reshaped back; no running statistics are
+    kept.
+
+    Args:
+        x: input of shape `(*batch, d_model)` with at least one batch axis.
+        weight: scale $\gamma$ of shape `(d_model,)`, or `None` for ones.
+        bias: shift $\beta$ of shape `(d_model,)`, or `None` for zeros.
+        eps: small positive number added to the variance.
+
+    Returns:
+        Array of shape `(*batch, d_model)`, dtype of `x` (float16: float32 statistics).
+
+    Raises:
+        TypeError: for non-floating or mixed dtypes, or arrays of another backend.
+        ValueError: if `x` has fewer than 2 axes, `weight`/`bias` is not `(d_model,)`, or
+            `eps <= 0`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from qkv.numpy import batch_norm
+        >>> x = np.array([[1.0, 10.0], [3.0, 30.0]])
+        >>> batch_norm(x, np.ones(2), np.zeros(2)).round(4)
+        array([[-1., -1.],
+               [ 1.,  1.]])
+    """
+    _check_norm_inputs("batch_norm", x, weight, bias, eps, min_ndim=2)
+    # 1. accumulate the statistics in at least float32
+    acc = x.astype(np.float32) if x.dtype == np.float16 else x
+    # 2. mean and biased variance of each feature over every other axis
+    axes = tuple(range(x.ndim - 1))
+    mean = acc.mean(axis=axes, keepdims=True)  # (*batch, d_model) -> (1, ..., 1, d_model)
+    var = acc.var(axis=axes, keepdims=True)  # (*batch, d_model) -> (1, ..., 1, d_model)
+    # 3. standardise, then scale by gamma and shift by beta, feature by feature
+    out = ((acc - mean) / np.sqrt(var + eps)).astype(x.dtype)  # (*batch, d_model)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out

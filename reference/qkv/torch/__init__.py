@@ -12,11 +12,11 @@ from . import (
     normalization,
     positional,
     scores,
-    softmax,
     tiled,
     transformer,
     variants,
 )
+from . import softmax as _softmax_module  # bound before `from .softmax import *` rebinds `softmax`
 from .attention import *  # noqa: F403
 from .masks import *  # noqa: F403
 from .modules import *  # noqa: F403
@@ -29,6 +29,17 @@ from .tiled import *  # noqa: F403
 from .transformer import *  # noqa: F403
 from .variants import *  # noqa: F403
 
-_MODULES = (softmax, scores, attention, masks, multihead, positional, normalization, variants,
-            transformer, tiled, modules)
+_MODULES = (
+    _softmax_module,
+    scores,
+    attention,
+    masks,
+    multihead,
+    positional,
+    normalization,
+    variants,
+    transformer,
+    tiled,
+    modules,
+)
 __all__ = [name for module in _MODULES for name in module.__all__]

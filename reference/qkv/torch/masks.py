@@ -1,3 +1,145 @@
-"""Stub: filled in by its owner."""
+"""Boolean attention masks, `True` = may attend (PyTorch backend).
 
-__all__: list[str] = []
+A mask broadcasts against the scores `(*batch, seq_q, seq_k)`; where it is `False` the score becomes
+`-inf` before the softmax, so that key gets weight 0.
+"""
+
+import torch
+
+from qkv._checks import check_arrays, check_int, check_integer, check_ndim, fail
+
+__all__ = ["causal_mask", "padding_mask", "local_mask"]
+
+
+def causal_mask(seq_q, seq_k=None, *, device=None):
+    r"""The decoder's causal mask: query $i$ may attend to key $j$ only when $j \le i$.
+
+    $$M_{ij} = [\, j \le i \,]$$
+
+    Aligned at the top left, like `is_causal=True` in PyTorch's
+    `F.scaled_dot_product_attention`: with `seq_q < seq_k` the last keys are hidden from every
+    query.
+
+    Shapes: the result is `(seq_q, seq_k)` and broadcasts against scores `(*batch, seq_q, seq_k)`.
+
+    Args:
+        seq_q: Number of queries.
+        seq_k: Number of keys; defaults to `seq_q` (self-attention).
+        device: Where to create the mask (`None` = PyTorch's default device).
+
+    Returns:
+        A boolean tensor `(seq_q, seq_k)`, `True` on and below the diagonal.
+
+    Raises:
+        TypeError: `seq_q` or `seq_k` is not an integer.
+        ValueError: `seq_q` or `seq_k` is below 1.
+
+    Examples:
+        >>> from qkv.torch import causal_mask
+        >>> causal_mask(3)
+        tensor([[ True, False, False],
+                [ True,  True, False],
+                [ True,  True,  True]])
+        >>> causal_mask(2, 3)
+        tensor([[ True, False, False],
+                [ True,  True, False]])
+    """
+    check_int("causal_mask", "seq_q", seq_q, minimum=1)
+    if seq_k is None:
+        seq_k = seq_q
+    check_int("causal_mask", "seq_k", seq_k, minimum=1)
+    # 1. Query positions down the rows, key positions along the columns.
+    i = torch.arange(seq_q, device=device)[:, None]  # (seq_q, 1)
+    j = torch.arange(seq_k, device=device)[None, :]  # (1, seq_k)
+    # 2. M_ij = [j <= i]: a query sees itself and the keys before it.
+    return j <= i  # (seq_q, seq_k)
+
+
+def padding_mask(lengths, seq_k):
+    r"""Hide the padding at the end of each sequence in a batch.
+
+    $$M_{b,j} = [\, j < \text{lengths}_b \,]$$
+
+    Shapes: `lengths` is `(batch,)`; the result is `(batch, 1, seq_k)`, which broadcasts against
+    scores `(batch, seq_q, seq_k)`: every query of sequence $b$ sees its first
+    $\text{lengths}_b$ keys.
+
+    Args:
+        lengths: Integer tensor `(batch,)`, the number of real tokens in each sequence
+            (each between 0 and `seq_k`).
+        seq_k: The padded length (number of keys).
+
+    Returns:
+        A boolean tensor `(batch, 1, seq_k)` on the device of `lengths`, `True` on real tokens.
+
+    Raises:
+        TypeError: `lengths` is not an integer torch tensor or `seq_k` is not an integer.
+        ValueError: `lengths` is not 1-D or holds a value outside `[0, seq_k]`.
+
+    Examples:
+        >>> import torch
+        >>> from qkv.torch import padding_mask
+        >>> padding_mask(torch.tensor([2, 3]), 4)
+        tensor([[[ True,  True, False, False]],
+        <BLANKLINE>
+                [[ True,  True,  True, False]]])
+        >>> padding_mask(torch.tensor([2, 3]), 4).shape
+        torch.Size([2, 1, 4])
+    """
+    check_arrays("padding_mask", "torch", lengths=lengths)
+    check_integer("padding_mask", lengths=lengths)
+    check_ndim("padding_mask", "lengths", lengths, ndim=1, legend="(batch,)")
+    check_int("padding_mask", "seq_k", seq_k, minimum=1)
+    if (lengths < 0).any() or (lengths > seq_k).any():
+        fail(
+            "padding_mask",
+            "lengths must lie in [0, seq_k]",
+            lengths=repr(lengths.tolist()),
+            seq_k=seq_k,
+        )
+    # 1. Key positions 0 .. seq_k - 1 against each sequence's length.
+    j = torch.arange(seq_k, device=lengths.device)  # (seq_k,)
+    # 2. M_bj = [j < lengths_b]: real tokens come first, padding after.
+    mask = j[None, :] < lengths[:, None]  # (1, seq_k) < (batch, 1) -> (batch, seq_k)
+    # 3. Insert the query axis so the mask broadcasts over every query of a sequence.
+    return mask[:, None, :]  # (batch, seq_k) -> (batch, 1, seq_k)
+
+
+def local_mask(seq_q, seq_k=None, *, window, device=None):
+    r"""A band mask for local attention: query $i$ sees key $j$ when $|i - j| \le w$.
+
+    $$M_{ij} = [\, |i - j| \le w \,]$$
+
+    Shapes: the result is `(seq_q, seq_k)` and broadcasts against scores `(*batch, seq_q, seq_k)`.
+
+    Args:
+        seq_q: Number of queries.
+        seq_k: Number of keys; defaults to `seq_q`.
+        window: The half-width $w \ge 0$ of the band; `window=0` lets a token see only itself.
+        device: Where to create the mask (`None` = PyTorch's default device).
+
+    Returns:
+        A boolean tensor `(seq_q, seq_k)`, `True` inside the band.
+
+    Raises:
+        TypeError: `seq_q`, `seq_k` or `window` is not an integer.
+        ValueError: `seq_q` or `seq_k` is below 1 or `window` is negative.
+
+    Examples:
+        >>> from qkv.torch import local_mask
+        >>> local_mask(4, window=1)
+        tensor([[ True,  True, False, False],
+                [ True,  True,  True, False],
+                [False,  True,  True,  True],
+                [False, False,  True,  True]])
+    """
+    check_int("local_mask", "seq_q", seq_q, minimum=1)
+    if seq_k is None:
+        seq_k = seq_q
+    check_int("local_mask", "seq_k", seq_k, minimum=1)
+    check_int("local_mask", "window", window, minimum=0)
+    # 1. Query positions down the rows, key positions along the columns.
+    i = torch.arange(seq_q, device=device)[:, None]  # (seq_q, 1)
+    j = torch.arange(seq_k, device=device)[None, :]  # (1, seq_k)
+    # 2. M_ij = [|i - j| <= w]: a band of width 2w + 1 around the diagonal.
+    return torch.abs(i - j) <= window  # (seq_q, seq_k)

@@ -1,3 +1,62 @@
-"""Stub: filled in by its owner."""
+"""Sinusoidal positional encoding: give attention, which sees a bag of tokens, their order.
 
-__all__: list[str] = []
+Dimension names: `num_positions` rows (one per position), `d_model` features.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._checks import check_int, fail
+
+__all__ = ["sinusoidal_positional_encoding"]
+
+
+def sinusoidal_positional_encoding(num_positions, d_model, *, dtype=None, device=None):
+    r"""The fixed sinusoidal encodings of "Attention Is All You Need", one row per position.
+
+    Even features are sines and odd features cosines of the same angle:
+
+    $$PE_{pos, 2i} = \sin\left(\frac{pos}{10000^{2i / d_{model}}}\right), \qquad
+    PE_{pos, 2i+1} = \cos\left(\frac{pos}{10000^{2i / d_{model}}}\right).$$
+
+    Each pair $(2i, 2i+1)$ turns at its own frequency, so $PE_{pos+k}$ is a fixed rotation of
+    $PE_{pos}$ and $PE_{pos} \cdot PE_{pos+k}$ depends only on the offset $k$. Add the result to
+    token embeddings of shape `(*batch, num_positions, d_model)`.
+
+    Args:
+        num_positions: number of positions (rows), `>= 0`.
+        d_model: number of features; must be even (one sine and one cosine per frequency).
+        dtype: floating dtype of the result (default `torch.get_default_dtype()`).
+        device: device of the result (default: the current default device).
+
+    Returns:
+        Tensor of shape `(num_positions, d_model)`. Computed in float64, then cast.
+
+    Raises:
+        ValueError: if `d_model` is odd or below 2, or `num_positions` is negative.
+        TypeError: if `num_positions` or `d_model` is not an integer.
+
+    Examples:
+        >>> from qkv.torch import sinusoidal_positional_encoding
+        >>> sinusoidal_positional_encoding(3, 4).round(decimals=4)
+        tensor([[ 0.0000,  1.0000,  0.0000,  1.0000],
+                [ 0.8415,  0.5403,  0.0100,  1.0000],
+                [ 0.9093, -0.4161,  0.0200,  0.9998]])
+    """
+    name = "sinusoidal_positional_encoding"
+    check_int(name, "num_positions", num_positions, minimum=0)
+    check_int(name, "d_model", d_model, minimum=2)
+    if d_model % 2 != 0:
+        fail(name, "d_model must be even (one sine and one cosine per frequency)", d_model=d_model)
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    # 1. the positions and the even feature indices 2i
+    position = torch.arange(num_positions, dtype=torch.float64, device=device)  # (num_positions,)
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float64, device=device)  # (d_model / 2,)
+    # 2. one angle per (position, frequency): pos / 10000^(2i / d_model), by broadcasting
+    angle = position[:, None] / 10000.0 ** (two_i / d_model)  # (num_positions, d_model / 2)
+    # 3. interleave: sines in the even features, cosines in the odd features
+    encoding = torch.zeros((num_positions, d_model), dtype=torch.float64, device=device)
+    encoding[:, 0::2] = torch.sin(angle)
+    encoding[:, 1::2] = torch.cos(angle)
+    return encoding.to(dtype)

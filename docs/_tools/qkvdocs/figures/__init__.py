@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +17,7 @@ from functools import cache
 
 @dataclass(frozen=True)
 class Figure:
-    """A drawn figure: inline SVG (or an HTML table), its caption and its alt text, in one language."""
+    """A drawn figure in one language: inline SVG (or an HTML table), its caption, its alt text."""
 
     svg: str
     caption: str
@@ -57,7 +58,13 @@ def render(name: str, lang: str) -> Figure:
         raise ValueError(f"figure {name!r}: unknown language {lang!r}")
     if name not in _REGISTRY:
         raise KeyError(f"no figure named {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-    result = _REGISTRY[name](lang)
+    with warnings.catch_warnings():
+        # CJK glyphs are missing from matplotlib's bundled font; browsers draw the text, so only
+        # matplotlib's layout estimate is affected (see svg.py).
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        result = _REGISTRY[name](lang)
     if not isinstance(result, Figure) or not result.caption or not result.alt:
-        raise ValueError(f"figure {name!r} ({lang}) must return a Figure with a caption and alt text")
+        raise ValueError(
+            f"figure {name!r} ({lang}) must return a Figure with a caption and alt text"
+        )
     return result

@@ -1,0 +1,1 @@
+"""Benchmarks of qkv against PyTorch (run `python -m benchmarks.run`)."""

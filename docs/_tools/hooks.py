@@ -1,0 +1,173 @@
+"""MkDocs hooks of the qkv site (mkdocs.yml: `hooks: [docs/_tools/hooks.py]`).
+
+- on_config: give mkdocstrings the language being built (so 参数/返回/示例 on Chinese pages),
+  write the jieba user dictionary from the glossary and hand its absolute path to the search plugin.
+- on_page_markdown: expand the page directives (`[[code: ...]]`, `[[figure: ...]]`,
+  `[[check: ...]]`, `[[claims-table]]`, `[[glossary]]`, `[[api: ...]]`; see qkvdocs.directives).
+  A failure stops the build with a message that names the page, the line and the directive.
+- on_page_content: put the figures (caption, alt text) in, add hover definitions of glossary terms.
+- on_post_page: put the drawings into the figures (after search indexing, so the index holds the
+  caption but never parses SVG paths); on Chinese pages point Material's search at the Chinese
+  index; drop the `<link rel="alternate" hreflang>` tags (Material fetches `sitemap.xml` next to
+  each of them, two 404s per page; the language switch itself links to the twin page, and the
+  sitemap keeps the hreflang alternates).
+- on_post_build: copy KaTeX from node_modules into the site; split the search index per language.
+
+The language of a page is taken from its file name (`page.zh.md`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+
+TOOLS = Path(__file__).resolve().parent
+ROOT = TOOLS.parents[1]
+for path in (TOOLS, ROOT / "reference"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+if any(arg == "serve" for arg in sys.argv[1:3]):
+    # `mkdocs serve` re-executes this file on every rebuild: drop the cached build-time modules and
+    # the reference package so edits to figures, checks and reference code show up.
+    for name in [n for n in sys.modules if n.split(".")[0] in ("qkvdocs", "qkv")]:
+        del sys.modules[name]
+
+from qkvdocs import directives, glossary, parity, search  # noqa: E402
+
+log = logging.getLogger("mkdocs.hooks.qkv")
+
+KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
+KATEX_TARGET = ("assets", "katex")
+NO_HOVER = ("glossary.", "api/")
+ALTERNATE_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
+SWITCH_LINK = re.compile(r'(<a href=")(/[^"]*)(" hreflang="[^"]*" class="md-select__link")')
+
+SERVING = any(arg == "serve" for arg in sys.argv[1:3])
+_pool: list = []  # the figure workers of this build (at most one pool)
+_slots: dict[str, list[str]] = {}
+_media: dict[str, list[str]] = {}
+_timings: dict[str, float] = {}
+
+
+def _language(config) -> str:
+    i18n = config.plugins.get("i18n")
+    if i18n is None:
+        return "en"
+    return i18n.current_language or i18n.default_language
+
+
+def _search_plugin(config):
+    return config.plugins.get("material/search") or config.plugins.get("search")
+
+
+@event_priority(100)  # before mkdocstrings and search read their settings
+def on_config(config):
+    lang = _language(config)
+    config.theme["language"] = lang
+    _timings.setdefault("start", time.monotonic())
+    try:
+        entries = glossary.load()
+    except glossary.GlossaryError as exc:
+        raise PluginError(f"docs/_data/glossary.yml: {exc}") from exc
+    plugin = _search_plugin(config)
+    if plugin is not None:
+        configured = plugin.config.jieba_dict_user or ".cache/qkv-jieba-user-dict.txt"
+        target = Path(configured)
+        if not target.is_absolute():
+            target = Path(config.config_file_path).resolve().parent / target
+        glossary.write_jieba_dict(target)
+        plugin.config.jieba_dict_user = str(target)
+    if not _pool and not SERVING and os.environ.get("QKV_FIGURE_WORKERS") != "0":
+        # start drawing every figure of both languages now (a forked worker per CPU, up to 4)
+        _pool.append(directives.start_prerender(Path(config.docs_dir)))
+    log.debug("qkv: building %s with %d glossary entries", lang, len(entries))
+    return config
+
+
+def on_page_markdown(markdown, page, config, files):
+    src = page.file.src_uri
+    lang = directives.page_language(src)
+    # A twin changed in a later commit than this page: say so on this page, in its language.
+    markdown = parity.with_behind_note(markdown, src, lang)
+    try:
+        expansion = directives.expand(markdown, lang, page=f"docs/{src}")
+    except directives.DirectiveError as exc:
+        raise PluginError(f"page directive failed: {exc}") from exc
+    _slots[src] = expansion.slots
+    _media[src] = expansion.media
+    return expansion.markdown
+
+
+def on_page_content(html, page, config, files):
+    src = page.file.src_uri
+    html = directives.fill_slots(html, _slots.pop(src, []))
+    if not src.startswith(NO_HOVER):
+        html = glossary.add_hover(html, directives.page_language(src))
+    return html
+
+
+def _relative_switch_links(output: str, page_url: str) -> str:
+    """static-i18n gives the home pages' language switch root-absolute links (`/zh/`), which break
+    when the site is served under a sub-path (GitHub Pages): make them relative to the page."""
+    depth = len([part for part in page_url.split("/") if part])
+    prefix = "../" * depth or "./"
+    return SWITCH_LINK.sub(
+        lambda m: f"{m.group(1)}{prefix}{m.group(2).lstrip('/')}{m.group(3)}", output
+    )
+
+
+def on_post_page(output, page, config):
+    lang = directives.page_language(page.file.src_uri)
+    output = directives.fill_media(output, _media.pop(page.file.src_uri, []))
+    output = ALTERNATE_LINK.sub("", output)
+    output = _relative_switch_links(output, page.url)
+    try:
+        return search.point_search_at_language(output, lang)
+    except ValueError as exc:
+        raise PluginError(f"docs/{page.file.src_uri}: {exc}") from exc
+
+
+def _stop_workers() -> None:
+    while _pool:
+        directives.stop_prerender(_pool.pop())
+
+
+def on_build_error(error):
+    _stop_workers()
+
+
+def _copy_katex(site_dir: Path) -> None:
+    if not (KATEX_DIST / "katex.min.js").is_file():
+        raise PluginError(
+            f"KaTeX is not installed ({KATEX_DIST} is missing): run `npm ci` (or `make setup`)"
+        )
+    target = site_dir.joinpath(*KATEX_TARGET)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("katex.min.js", "katex.min.css"):
+        shutil.copy2(KATEX_DIST / name, target / name)
+    shutil.copytree(KATEX_DIST / "fonts", target / "fonts", dirs_exist_ok=True)
+
+
+# priority -200: after mkdocs-static-i18n (-100) has built every language and merged the index
+@event_priority(-200)
+def on_post_build(config):
+    i18n = config.plugins.get("i18n")
+    if i18n is not None and i18n.building:
+        return  # an inner (per-language) build: the outer one finishes the job
+    _stop_workers()
+    site_dir = Path(config.site_dir)
+    _copy_katex(site_dir)
+    if _search_plugin(config) is not None:
+        counts = search.split_index(site_dir)
+        log.info("qkv: search index split per language: %s", counts)
+    if "start" in _timings:
+        log.info("qkv: site built in %.1f s", time.monotonic() - _timings.pop("start"))

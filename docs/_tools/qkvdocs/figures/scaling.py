@@ -1,0 +1,195 @@
+"""Figures of the scaling page: softmax saturation and the softmax Jacobian against d_k."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+from qkv.numpy import scaled_dot_product_scores, softmax
+
+from qkvdocs.figures import Figure, figure
+from qkvdocs.svg import new_figure, to_svg
+
+D_KS = tuple(2**i for i in range(11))  # 1, 2, 4, ..., 1024
+SEQ_K = 16
+KEY_SETS = 32  # independent sets of keys
+QUERIES = 16  # queries drawn against each set
+DRAWS = KEY_SETS * QUERIES
+
+
+def softmax_jacobian(weights: np.ndarray) -> np.ndarray:
+    """$\\partial p / \\partial s = \\mathrm{diag}(p) - pp^\\top$ for weights `(..., seq_k)`."""
+    eye = np.eye(weights.shape[-1])
+    # (..., seq_k, 1) * (seq_k, seq_k) - (..., seq_k, 1) * (..., 1, seq_k) -> (..., seq_k, seq_k)
+    return weights[..., :, None] * eye - weights[..., :, None] * weights[..., None, :]
+
+
+@cache
+def sweep(seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """Mean max weight, entropy and Jacobian norms over random draws, for each d_k in `D_KS`.
+
+    Queries and keys have independent standard-normal entries, so unscaled scores have variance d_k.
+    Returns `{"scaled" | "unscaled": {"max", "entropy", "jacobian", "grad_q": array (len(D_KS),)}}`,
+    where "jacobian" is the mean Frobenius norm of dp/ds and "grad_q" that of dp/dq.
+    """
+    rng = np.random.default_rng(seed)
+    result: dict[str, dict[str, list[float]]] = {
+        mode: {"max": [], "entropy": [], "jacobian": [], "grad_q": []}
+        for mode in ("scaled", "unscaled")
+    }
+    for d_k in D_KS:
+        query = rng.standard_normal((KEY_SETS, QUERIES, d_k))
+        # Keys stored as (sets, d_k, seq_k) and viewed as (sets, seq_k, d_k): the transpose taken
+        # inside the score function is then contiguous, which keeps NumPy's batched matmul on BLAS.
+        key = np.swapaxes(rng.standard_normal((KEY_SETS, d_k, SEQ_K)), -1, -2)
+        for mode, scale in (("scaled", 1 / np.sqrt(d_k)), ("unscaled", 1.0)):
+            scores = scaled_dot_product_scores(query, key, scale=scale)  # (sets, queries, seq_k)
+            weights = softmax(scores, axis=-1)
+            logs = np.log(np.where(weights > 0, weights, 1.0))
+            entropy = -(weights * logs).sum(axis=-1)
+            jacobian = softmax_jacobian(weights)  # (sets, queries, seq_k, seq_k)
+            jac = np.linalg.norm(jacobian, axis=(-2, -1))  # Frobenius norm
+            # dp/dq = J @ (scale * K), so |dp/dq|_F^2 = sum((J @ G) * J) with G = scale^2 K K^T.
+            # (sets, seq_k, d_k) @ (sets, d_k, seq_k) -> (sets, seq_k, seq_k)
+            gram = scale**2 * key @ np.swapaxes(key, -1, -2)
+            grad_q = np.sqrt(((jacobian @ gram[:, None]) * jacobian).sum(axis=(-2, -1)))
+            result[mode]["max"].append(float(weights.max(axis=-1).mean()))
+            result[mode]["entropy"].append(float(entropy.mean()))
+            result[mode]["jacobian"].append(float(jac.mean()))
+            result[mode]["grad_q"].append(float(grad_q.mean()))
+    return {mode: {k: np.array(v) for k, v in series.items()} for mode, series in result.items()}
+
+
+TEXT = {
+    "en": {
+        "scaled": "scaled by 1/√d_k",
+        "unscaled": "unscaled",
+        "uniform": f"uniform over {SEQ_K} keys",
+        "max": "mean of the largest weight",
+        "entropy": "mean entropy of the weights (nats)",
+        "jacobian": "mean ‖∂p/∂s‖ = ‖diag(p) − ppᵀ‖",
+        "grad_q": "mean ‖∂p/∂q‖ (misleading)",
+        "sat_caption": (
+            f"Softmax saturation: {DRAWS} random queries against {SEQ_K} random keys with "
+            "unit-variance entries, for each d_k. Unscaled, the largest weight tends to 1 and the "
+            "entropy to 0 (one key takes everything); scaled, both stay where they are at d_k = 1."
+        ),
+        "sat_alt": (
+            "Two line charts against d_k from {d_min} to {d_max} on a log axis. Left: the mean "
+            "largest weight climbs from {max_first:.2f} to {max_un:.2f} without scaling and ends "
+            "at {max_sc:.2f} with scaling. Right: the mean entropy falls to {ent_un:.2f} without "
+            "scaling and ends at {ent_sc:.2f} with scaling."
+        ),
+        "jac_caption": (
+            "Left: the size of the softmax Jacobian ∂p/∂s "
+            "= diag(p) − ppᵀ (Frobenius norm, mean over "
+            "the same draws). Unscaled it shrinks as d_k grows: the weights stop responding to the "
+            "scores, so little gradient reaches W^Q and W^K. Scaled it stays flat. Right: the "
+            "derivative with respect to the query, ∂p/∂q = J·K·scale, grows unscaled only because "
+            "the keys get longer with d_k; it is not the quantity to judge saturation by."
+        ),
+        "jac_alt": (
+            "Two line charts against d_k on a log axis. Left: the mean Frobenius norm of the "
+            "softmax Jacobian; the scaled curve stays flat, ending at {jac_sc:.2f}, the unscaled "
+            "curve falls to {jac_un:.2f}. Right: the mean norm of the derivative with respect to "
+            "the query; the unscaled curve rises to {grad_un:.2f}, above the flat scaled one."
+        ),
+    },
+    "zh": {
+        "scaled": "除以 √d_k",
+        "unscaled": "不缩放",
+        "uniform": f"{SEQ_K} 个键上均匀分布",
+        "max": "最大权重的均值",
+        "entropy": "权重的平均熵 (nats)",
+        "jacobian": "‖∂p/∂s‖ = ‖diag(p) − ppᵀ‖ 的均值",
+        "grad_q": "‖∂p/∂q‖ 的均值（有误导性）",
+        "sat_caption": (
+            f"softmax 饱和：对每个 d_k，取 {DRAWS} 个随机"
+            f"查询和 {SEQ_K} 个随机键（各分量方差为 1）。"
+            "不缩放时，最大权重趋于 1、熵趋于 0（一个键拿走全"
+            "部权重）；缩放后，两者都保持在 d_k = 1 时的水平。"
+        ),
+        "sat_alt": (
+            "两幅折线图，横轴为 d_k（{d_min} 到 {d_max}，对数刻度）。左图：不缩放时最大权重的均值"
+            "从 {max_first:.2f} 升到 {max_un:.2f}，缩放时最后为 {max_sc:.2f}。右图：不缩放时"
+            "平均熵降到 {ent_un:.2f}，缩放时最后为 {ent_sc:.2f}。"
+        ),
+        "jac_caption": (
+            "左：softmax 雅可比矩阵 ∂p/∂s = diag(p) − ppᵀ "
+            "的大小（Frobenius 范数，对同一批样本取均值）。"
+            "不缩放时它随 d_k 增大而缩小：权重不再随分数变化"
+            "，传到 W^Q 和 W^K 的梯度很少。缩放后它保持平稳。"
+            "右：对查询的导数 ∂p/∂q = J·K·scale，不缩放时反而变大，只是因为键随 d_k 变长；"
+            "不应该用它来判断是否饱和。"
+        ),
+        "jac_alt": (
+            "两幅折线图，横轴为 d_k（对数刻度）。左图：softmax 雅可比矩阵 Frobenius 范数的均值，"
+            "缩放的曲线保持平稳，最后为 {jac_sc:.2f}；不缩放的曲线降到 {jac_un:.2f}。"
+            "右图：对查询导数的范数均值，不缩放的曲线升到 {grad_un:.2f}，高于平稳的缩放曲线。"
+        ),
+    },
+}
+
+STYLE = {
+    "scaled": {"color": "#1f77b4", "marker": "o"},
+    "unscaled": {"color": "#d62728", "marker": "s"},
+}
+
+
+def _plot(ax, data, key: str, text: dict[str, str]) -> None:
+    for mode in ("unscaled", "scaled"):
+        ax.plot(D_KS, data[mode][key], label=text[mode], markersize=4, **STYLE[mode])
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(D_KS[::2], [str(d) for d in D_KS[::2]])
+    ax.set_xlabel("d_k")
+    ax.set_ylabel(text[key])
+    ax.grid(alpha=0.3)
+
+
+def _numbers(data) -> dict[str, float]:
+    """The values the alt texts quote, read from the sweep."""
+    scaled, unscaled = data["scaled"], data["unscaled"]
+    return {
+        "d_min": D_KS[0],
+        "d_max": D_KS[-1],
+        "max_first": unscaled["max"][0],
+        "max_un": unscaled["max"][-1],
+        "max_sc": scaled["max"][-1],
+        "ent_un": unscaled["entropy"][-1],
+        "ent_sc": scaled["entropy"][-1],
+        "jac_un": unscaled["jacobian"][-1],
+        "jac_sc": scaled["jacobian"][-1],
+        "grad_un": unscaled["grad_q"][-1],
+    }
+
+
+@figure("scaling-saturation")
+def draw_saturation(lang: str) -> Figure:
+    text = TEXT[lang]
+    data = sweep()
+    fig, (ax_max, ax_ent) = new_figure(7.6, 3.2, ncols=2)
+    _plot(ax_max, data, "max", text)
+    ax_max.axhline(1 / SEQ_K, color="0.5", linestyle=":", label=text["uniform"])
+    ax_max.set_ylim(0, 1.02)
+    _plot(ax_ent, data, "entropy", text)
+    ax_ent.axhline(np.log(SEQ_K), color="0.5", linestyle=":", label=text["uniform"])
+    ax_ent.set_ylim(0, np.log(SEQ_K) * 1.05)
+    ax_max.legend(fontsize=8, loc="center left")
+    fig.subplots_adjust(wspace=0.32)
+    alt = text["sat_alt"].format(**_numbers(data))
+    return Figure(to_svg(fig, "scaling-saturation"), text["sat_caption"], alt)
+
+
+@figure("scaling-jacobian")
+def draw_jacobian(lang: str) -> Figure:
+    text = TEXT[lang]
+    data = sweep()
+    fig, (ax_jac, ax_grad) = new_figure(7.6, 3.2, ncols=2)
+    _plot(ax_jac, data, "jacobian", text)
+    ax_jac.set_ylim(0, None)
+    ax_jac.legend(fontsize=8)
+    _plot(ax_grad, data, "grad_q", text)
+    ax_grad.set_ylim(0, None)
+    fig.subplots_adjust(wspace=0.32)
+    alt = text["jac_alt"].format(**_numbers(data))
+    return Figure(to_svg(fig, "scaling-jacobian"), text["jac_caption"], alt)

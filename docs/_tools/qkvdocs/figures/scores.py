@@ -1,0 +1,116 @@
+"""Figures of the page "Relevance scores" (concepts/scores).
+
+- `scores-compared`: the four score functions of notes 001/003 (dot product, cosine, additive,
+  bilinear) applied to the toy sentence, each token scoring every token.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import qkv.numpy as qnp
+
+from ..svg import new_figure, to_svg
+from ..toy import TOKENS, toy_embeddings
+from . import Figure, figure
+
+D_MODEL = 8
+D_HIDDEN = 8
+
+
+def score_maps(d_model: int = D_MODEL, seed: int = 0) -> dict[str, np.ndarray]:
+    """Scores `(seq, seq)` of the toy sentence against itself for each of the four functions.
+
+    The query and key are the raw embeddings (no projections), so the two parameter-free functions
+    show what plain similarity gives; additive and bilinear use seeded random parameters.
+    """
+    x = toy_embeddings(d_model, seed)
+    rng = np.random.default_rng(seed + 10)
+    w_q = rng.standard_normal((d_model, D_HIDDEN)) / math.sqrt(d_model)
+    w_k = rng.standard_normal((d_model, D_HIDDEN)) / math.sqrt(d_model)
+    v = rng.standard_normal(D_HIDDEN) / math.sqrt(D_HIDDEN)
+    weight = rng.standard_normal((d_model, d_model)) / math.sqrt(d_model)
+    return {
+        "dot": qnp.dot_product_scores(x, x),
+        "cosine": qnp.cosine_scores(x, x),
+        "additive": qnp.additive_scores(x, x, w_q, w_k, v),
+        "bilinear": qnp.bilinear_scores(x, x, weight),
+    }
+
+
+TEXT = {
+    "en": {
+        "titles": {
+            "dot": "Dot product  q·k",
+            "cosine": "Cosine  q·k / (‖q‖‖k‖)",
+            "additive": "Additive  vᵀtanh(qW_q + kW_k)",
+            "bilinear": "Bilinear  qWkᵀ",
+        },
+        "xlabel": "key",
+        "ylabel": "query",
+        "caption": (
+            "The four score functions on the toy sentence, every token scoring every token (raw "
+            "embeddings, d_model = {d}; additive and bilinear with seeded random parameters). Each "
+            "panel has its own colour scale, since the functions live on different ranges. The two "
+            "parameter-free ones are symmetric (score(a, b) = score(b, a)); here each token scores "
+            "highest against itself or its twin (the second “the”), and in the dot product the "
+            "long "
+            "vector of “mat” dominates, the length effect that the cosine divides out. The two "
+            "with "
+            "parameters are not symmetric, and training could reshape them. Scaled dot product is "
+            "the dot product divided by √d_k: the same picture with a smaller range."
+        ),
+        "alt": (
+            "Four 6 by 6 heatmaps of scores between the tokens of “the cat sat on the mat”: dot "
+            "product, cosine, additive and bilinear. Dot product and cosine are symmetric with a "
+            "bright diagonal; additive and bilinear are not symmetric."
+        ),
+    },
+    "zh": {
+        "titles": {
+            "dot": "点积  q·k",
+            "cosine": "余弦  q·k / (‖q‖‖k‖)",
+            "additive": "加性  vᵀtanh(qW_q + kW_k)",
+            "bilinear": "双线性  qWkᵀ",
+        },
+        "xlabel": "键 (key)",
+        "ylabel": "查询 (query)",
+        "caption": (
+            "四种打分函数作用在玩具句子上，每个 token 给每个 token 打分（原始嵌入，d_model = {d}；"
+            "加性和双线性用固定种子的随机参数）。各函数的取值范围不同，所以每幅子图有自己的色标。"
+            "两个无参数的函数是对称的 (score(a, b) = score(b, a))；在这里每个 token "
+            "与自己的分数最高（玩具嵌入中“这只”和“垫子”共用一个向量，"
+            "对应英文句子里的两个 the），"
+            "而点积图被“上”这个很长的向量主导，这正是余弦除掉的长度效应。两个带参数的函数不对称，"
+            "训练可以重塑它们。缩放点积就是点积除以 √d_k：图案相同，范围更小。"
+        ),
+        "alt": (
+            "四幅 6×6 热力图，显示“这只猫坐在垫子上”各 token 之间的分数："
+            "点积、余弦、加性、双线性。点积和余弦对称且对角线最亮；加性和双线性不对称。"
+        ),
+    },
+}
+
+
+@figure("scores-compared")
+def draw_scores(lang: str) -> Figure:
+    """Four heatmaps: dot product, cosine, additive and bilinear scores on the toy sentence."""
+    t = TEXT[lang]
+    tokens = TOKENS[lang]
+    maps = score_maps()
+    fig, axes = new_figure(8.0, 7.0, nrows=2, ncols=2)
+    fig.subplots_adjust(wspace=0.35, hspace=0.45)
+    for ax, (name, scores) in zip(axes.flat, maps.items(), strict=True):
+        image = ax.imshow(scores, cmap="viridis")
+        ax.set_title(t["titles"][name], fontsize=10)
+        ax.set_xticks(range(len(tokens)), tokens, rotation=45)
+        ax.set_yticks(range(len(tokens)), tokens)
+        ax.set_xlabel(t["xlabel"])
+        ax.set_ylabel(t["ylabel"])
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    caption = t["caption"].format(d=D_MODEL)
+    return Figure(svg=to_svg(fig, "scores-compared"), caption=caption, alt=t["alt"])

@@ -1,0 +1,154 @@
+"""Figures of the page "Softmax and the weighted sum" (concepts/softmax).
+
+- `softmax-weights`: the attention weights of the toy sentence as a heatmap with token labels and
+  the value of every cell; each row sums to 1.
+- `softmax-normalisations`: one query's scores turned into weights by softmax and by a ReLU
+  normalisation, side by side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import qkv.numpy as qnp
+
+from ..svg import new_figure, to_svg
+from ..toy import TOKENS
+from . import Figure, figure
+from .query_key_value import D_K, D_MODEL, D_V, toy_projections
+
+
+def toy_weights(seed: int = 0) -> np.ndarray:
+    """Attention weights `(seq_q, seq_k)` of the toy sentence with the Q/K/V page's projections."""
+    x, w_q, w_k, w_v = toy_projections(seed=seed)
+    _, weights = qnp.scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v)
+    return weights
+
+
+TEXT = {
+    "en": {
+        "xlabel": "key j (token attended to)",
+        "ylabel": "query i (token being rebuilt)",
+        "caption": (
+            "Attention weights α′ of the toy sentence (d_model = {d_model}, d_k = {d_k}, d_v = "
+            "{d_v}, seeded random W^q, W^k, W^v, scaled dot product). Row i is the softmax of "
+            "query "
+            "i's scores over all six keys, so every row sums to 1; output b^i is row i's weighted "
+            "sum of the value vectors. With untrained weights the pattern means nothing "
+            "linguistic: "
+            "it only shows the mechanics."
+        ),
+        "alt": (
+            "A 6 by 6 heatmap of attention weights between the tokens of “the cat sat on the mat”, "
+            "each cell labelled with its value; every row sums to one."
+        ),
+    },
+    "zh": {
+        "xlabel": "键 j（被关注的 token）",
+        "ylabel": "查询 i（正在重建的 token）",
+        "caption": (
+            "玩具句子的注意力权重 α′ (d_model = {d_model}, d_k = {d_k}, d_v = {d_v}，"
+            "W^q、W^k、W^v 为固定种子的"
+            "随机矩阵，缩放点积)。第 i 行是查询 i 在全部六个键上的分数经过 softmax 的结果，"
+            "所以每行之和为 1；"
+            "输出 b^i 就是用第 i 行对值向量加权求和。权重未经训练，图案没有语言学含义，"
+            "只用来展示计算过程。"
+        ),
+        "alt": (
+            "一幅 6×6 热力图，显示“这只猫坐在垫子上”各 token 之间的注意力权重，每格标出数值，"
+            "每行之和为 1。"
+        ),
+    },
+}
+
+
+@figure("softmax-weights")
+def draw_weights(lang: str) -> Figure:
+    """Heatmap of the toy sentence's attention weights, every cell labelled."""
+    t = TEXT[lang]
+    tokens = TOKENS[lang]
+    weights = toy_weights()
+    fig, ax = new_figure(5.6, 4.8)
+    image = ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=max(0.5, float(weights.max())))
+    for i in range(weights.shape[0]):
+        for j in range(weights.shape[1]):
+            value = weights[i, j]
+            ax.text(
+                j,
+                i,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if value > 0.6 * image.get_clim()[1] else "black",
+            )
+    ax.set_xticks(range(len(tokens)), tokens)
+    ax.set_yticks(range(len(tokens)), tokens)
+    ax.set_xlabel(t["xlabel"])
+    ax.set_ylabel(t["ylabel"])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    caption = t["caption"].format(d_model=D_MODEL, d_k=D_K, d_v=D_V)
+    return Figure(svg=to_svg(fig, "softmax-weights"), caption=caption, alt=t["alt"])
+
+
+EXAMPLE_SCORES = (2.0, 1.0, 0.1, -1.0, 0.5, -0.3)
+
+
+def normalisations(scores=EXAMPLE_SCORES) -> dict[str, np.ndarray]:
+    """One row of scores normalised by softmax and by ReLU (clip negatives, divide by the sum)."""
+    s = np.asarray(scores, dtype=float)
+    relu = np.maximum(s, 0.0)
+    return {"scores": s, "softmax": qnp.softmax(s), "relu": relu / relu.sum()}
+
+
+NORM_TEXT = {
+    "en": {
+        "titles": {
+            "scores": "scores",
+            "softmax": "softmax",
+            "relu": "ReLU, then divide by the sum",
+        },
+        "caption": (
+            "One row of scores ({scores}) turned into weights two ways. Softmax keeps every key "
+            "with a positive weight and preserves their order; a ReLU normalisation sets every "
+            "negative score to exactly zero and is linear in the rest. Both rows sum to 1."
+        ),
+        "alt": (
+            "Three bar charts: six raw scores, their softmax weights (all positive), and their "
+            "ReLU-normalised weights (zero where the score was negative)."
+        ),
+    },
+    "zh": {
+        "titles": {"scores": "分数", "softmax": "softmax", "relu": "ReLU 后除以总和"},
+        "caption": (
+            "同一行分数 ({scores}) 用两种方法变成权重。softmax 给每个键一个正权重，"
+            "并保持它们的大小顺序；"
+            "ReLU 归一化把所有负分数变成恰好为 0，其余部分按线性比例分配。两行之和都是 1。"
+        ),
+        "alt": (
+            "三幅柱状图：六个原始分数、它们的 softmax 权重（全部为正）、以及 ReLU "
+            "归一化后的权重（原分数为负处为 0）。"
+        ),
+    },
+}
+
+
+@figure("softmax-normalisations")
+def draw_normalisations(lang: str) -> Figure:
+    """Bars: raw scores, softmax weights, ReLU-normalised weights."""
+    t = NORM_TEXT[lang]
+    tokens = TOKENS[lang]
+    rows = normalisations()
+    fig, axes = new_figure(8.4, 2.6, ncols=3)
+    fig.subplots_adjust(wspace=0.3)
+    for ax, (name, row) in zip(axes, rows.items(), strict=True):
+        colors = ["#c0504d" if value < 0 else "#3b75af" for value in row]
+        ax.bar(range(len(tokens)), row, color=colors)
+        ax.axhline(0.0, color="#555555", linewidth=0.6)
+        ax.set_title(t["titles"][name], fontsize=9)
+        ax.set_xticks(range(len(tokens)), tokens, rotation=45)
+    scores = ", ".join(f"{value:g}" for value in EXAMPLE_SCORES)
+    caption = t["caption"].format(scores=scores)
+    return Figure(svg=to_svg(fig, "softmax-normalisations"), caption=caption, alt=t["alt"])

@@ -1,0 +1,204 @@
+"""Terminology lint: the glossary's Chinese terms, ASCII shapes, and English spelling.
+
+- `variant_findings()`: a Chinese page uses a known non-preferred variant of a glossary term
+  (`variants_zh` in docs/_data/glossary.yml), outside code. A page that must quote a variant (say,
+  to cite the notes' wording) allows it with an HTML comment anywhere on the page:
+  `<!-- termlint: allow 自注意力机制 -->`.
+- `shape_findings()`: a shape tuple written with full-width punctuation, such as
+  `（batch，seq_q）` or `(batch，seq_q)`, on any page (shapes are code: `(batch, seq_q)` in
+  both languages).
+- `spelling_findings()`: codespell over the English pages, the code, and the contributor files,
+  with the project's word list `.codespell-ignore` (one lower-case word per line).
+
+`python -m qkvdocs.termlint` (from the repository root, `PYTHONPATH=docs/_tools`) prints every
+finding and exits with status 1 when there is one.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import glossary
+
+DOCS = Path(__file__).resolve().parents[2]
+ROOT = DOCS.parent
+IGNORE_WORDS = ROOT / ".codespell-ignore"
+# what codespell reads: English pages and every kind of source a contributor edits
+SPELL_TARGETS = (
+    "reference",
+    "tests",
+    "benchmarks",
+    "docs/_tools",
+    "docs/_data",
+    "docs/javascripts",
+    "docs/stylesheets",
+    ".github",
+    ".ci",
+    "README.md",
+    "CONTRIBUTING.md",
+    "Makefile",
+    "mkdocs.yml",
+    "pyproject.toml",
+    "conftest.py",
+    ".pre-commit-config.yaml",
+)
+SPELL_SKIP = "*.zh.md,*.svg,*.json,*.pyc,__pycache__,*.png,*.lock"
+
+FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
+ALLOW = re.compile(r"<!--\s*termlint:\s*allow\s+(.+?)\s*-->")
+
+DIMENSIONS = (
+    "*batch", "batch", "heads", "num_heads", "seq", "seq_q", "seq_k", "d_model", "d_k", "d_v",
+    "d_head", "d_ff", "n", "m",
+)  # fmt: skip
+_ITEM = r"[A-Za-z0-9_*][A-Za-z0-9_*+\-/ .]*?"
+_OPEN, _CLOSE, _COMMA = "[（(]", "[）)]", "[，,、]"
+SHAPE = re.compile(
+    rf"(?P<open>{_OPEN})\s*(?P<items>{_ITEM}(?:\s*{_COMMA}\s*{_ITEM})*\s*{_COMMA}?)\s*(?P<close>{_CLOSE})"
+)
+FULL_WIDTH = set("（），、")
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+def _pages(docs: Path, suffix: str = ".md") -> list[Path]:
+    return sorted(
+        p
+        for p in docs.rglob(f"*{suffix}")
+        if not p.relative_to(docs).parts[0].startswith("_") and "__pycache__" not in p.parts
+    )
+
+
+def _prose_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, text) of the lines outside code fences, inline code removed."""
+    out = []
+    fence: str | None = None
+    for number, line in enumerate(text.split("\n"), start=1):
+        match = FENCE.match(line)
+        if fence is not None:
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = None
+            continue
+        if match:
+            fence = match.group(1)
+            continue
+        out.append((number, INLINE_CODE.sub(" ", line)))
+    return out
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def variant_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
+    """Uses of `variants_zh` on Chinese pages, outside code (the glossary page itself included)."""
+    entries = glossary.load() if entries is None else entries
+    variants = [(v, e) for e in entries for v in e.variants_zh if v and v != e.zh]
+    # longer variants first, so that one occurrence is reported once
+    variants.sort(key=lambda item: -len(item[0]))
+    findings = []
+    for page in _pages(docs, ".zh.md"):
+        text = page.read_text(encoding="utf-8")
+        allowed = {word for match in ALLOW.finditer(text) for word in match.group(1).split()}
+        for number, line in _prose_lines(re.sub(r"<!--.*?-->", "", text)):
+            taken: list[tuple[int, int]] = []
+            for variant, entry in variants:
+                if variant in allowed:
+                    continue
+                for match in re.finditer(re.escape(variant), line):
+                    span = match.span()
+                    if any(a < span[1] and span[0] < b for a, b in taken):
+                        continue
+                    taken.append(span)
+                    findings.append(
+                        Finding(
+                            _relative(page),
+                            number,
+                            f"{variant!r} is a variant of the glossary term {entry.zh!r} "
+                            f"({entry.en}): "
+                            f"use {entry.zh!r}",
+                        )
+                    )
+    return findings
+
+
+def _is_dimension(item: str) -> bool:
+    words = re.findall(r"\*?[A-Za-z_][A-Za-z0-9_]*", item)
+    return any(word in DIMENSIONS for word in words) and any(len(w.strip("*")) > 1 for w in words)
+
+
+def shape_findings(docs: Path = DOCS) -> list[Finding]:
+    """Shape tuples written with full-width brackets or commas, anywhere on any page."""
+    findings = []
+    for page in _pages(docs):
+        for number, line in enumerate(page.read_text(encoding="utf-8").split("\n"), start=1):
+            for match in SHAPE.finditer(line):
+                text = match.group(0)
+                items = re.split(_COMMA, match.group("items"))
+                if not FULL_WIDTH & set(text) or not any(_is_dimension(i) for i in items):
+                    continue
+                if len([i for i in items if i.strip()]) < 2 and not re.search(_COMMA, text):
+                    continue  # "（d_k）" is a parenthesis in prose, not a shape
+                fixed = (
+                    "("
+                    + ", ".join(i.strip() for i in items if i.strip())
+                    + (",)" if len([i for i in items if i.strip()]) == 1 else ")")
+                )
+                findings.append(
+                    Finding(
+                        _relative(page),
+                        number,
+                        f"shape {text!r} uses full-width punctuation: write {fixed!r}",
+                    )
+                )
+    return findings
+
+
+def spelling_findings(root: Path = ROOT, extra: list[Path] | None = None) -> list[str]:
+    """codespell's findings (one line each) over the English pages and the code."""
+    codespell = shutil.which("codespell", path=str(Path(sys.executable).parent)) or shutil.which(
+        "codespell"
+    )
+    command = [codespell] if codespell else [sys.executable, "-m", "codespell_lib"]
+    targets = [str(p) for p in _pages(root / "docs", ".en.md")]
+    targets += [str(root / t) for t in SPELL_TARGETS if (root / t).exists()]
+    targets += [str(p) for p in extra or []]
+    ignore = root / IGNORE_WORDS.name
+    args = [*command, "--skip", SPELL_SKIP, "--check-filenames", "--quiet-level", "2"]
+    if ignore.is_file():
+        args += ["--ignore-words", str(ignore)]
+    result = subprocess.run([*args, *targets], capture_output=True, text=True, cwd=root)
+    if result.returncode not in (0, 65):  # 65: misspellings found
+        raise RuntimeError(f"codespell failed ({result.returncode}): {result.stderr.strip()}")
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    return [line.replace(str(root) + "/", "") for line in lines]
+
+
+def main(argv: list[str] | None = None) -> int:
+    findings = [str(f) for f in variant_findings()] + [str(f) for f in shape_findings()]
+    findings += spelling_findings()
+    for line in findings:
+        print(line)
+    print(f"termlint: {len(findings)} finding(s)")
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

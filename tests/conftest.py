@@ -1,0 +1,185 @@
+"""Shared fixtures and helpers for the qkv test-suite.
+
+Fixtures (use them as test arguments):
+
+- `device`: "cpu" always, and "cuda" when `torch.cuda.is_available()`; the CUDA case is skipped
+  with a clear reason otherwise (and marked `cuda`). Skips entirely when PyTorch is missing.
+- `rng`: a seeded `numpy.random.Generator`, the same for every test (seed 0).
+- `strict_warnings`: turns every warning into an error for the duration of the test.
+
+Helpers (import them with `from conftest import DEVICES, to_numpy, to_torch, assert_close, ...`):
+
+- `DEVICES`: the device list as `pytest.param`s, for `@pytest.mark.parametrize("device", DEVICES)`
+  in tests that also use hypothesis (hypothesis refuses function-scoped fixtures).
+- `HAS_CUDA`: whether a CUDA device is present.
+- `to_numpy(x)`, `to_torch(x, device="cpu", dtype=None)`: convert arrays, tensors, and
+  tuples/lists/dicts/None of them, between the backends (`dtype` casts floating tensors only).
+- `assert_close(actual, expected, dtype=None)`: compare NumPy arrays or torch tensors (mixed is
+  fine) with the project's tolerances: float64 to 1e-12, float32 with torch's defaults, float16 and
+  bfloat16 with torch's defaults for those dtypes. Raises on a mismatch (never returns a bool).
+- `tolerances(dtype) -> dict(rtol=..., atol=...)`.
+- `random_qkv(rng, batch, seq_q, seq_k, d_k, d_v, dtype=np.float64)`: NumPy query, key, value.
+
+A hypothesis profile "qkv" (max_examples=30, deadline=None, derandomized, no database) is loaded by
+default to keep the suite fast and reproducible; set HYPOTHESIS_PROFILE=thorough for 300 examples.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+try:
+    import torch
+except ImportError:  # the NumPy backend works without PyTorch
+    torch = None
+
+settings.register_profile("qkv", max_examples=30, deadline=None, derandomize=True, database=None)
+settings.register_profile("thorough", max_examples=300, deadline=None, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "qkv"))
+
+HAS_TORCH = torch is not None
+HAS_CUDA = HAS_TORCH and torch.cuda.is_available()
+
+# The site's build tools (qkvdocs) draw figures with both backends, so they need PyTorch too.
+_IMPORTS_TORCH = re.compile(r"^(?:import|from) (?:torch|qkv\.torch|qkvdocs)\b", re.M)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """In the NumPy-only run (no PyTorch installed), leave out test modules that import PyTorch
+    or the site's build tools; the PyTorch run has them all."""
+    if HAS_TORCH or collection_path.suffix != ".py" or not collection_path.is_file():
+        return None
+    return True if _IMPORTS_TORCH.search(collection_path.read_text(encoding="utf-8")) else None
+
+
+DEVICES = [
+    pytest.param("cpu", id="cpu"),
+    pytest.param(
+        "cuda",
+        id="cuda",
+        marks=[
+            pytest.mark.cuda,
+            pytest.mark.skipif(
+                not HAS_CUDA,
+                reason="no CUDA device: torch.cuda.is_available() "
+                "is False, so the CUDA run of this test is skipped",
+            ),
+        ],
+    ),
+]
+
+# Tolerances per dtype name: float64 tight; the others are torch.testing's defaults.
+_TOLERANCES = {
+    "float64": {"rtol": 1e-12, "atol": 1e-12},
+    "float32": {"rtol": 1.3e-6, "atol": 1e-5},
+    "float16": {"rtol": 1e-3, "atol": 1e-5},
+    "bfloat16": {"rtol": 1.6e-2, "atol": 1e-5},
+}
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """The device a PyTorch test runs on: "cpu", and "cuda" when one is present."""
+    if not HAS_TORCH:
+        pytest.skip("PyTorch is not installed")
+    return request.param
+
+
+@pytest.fixture
+def rng():
+    """A seeded NumPy generator (seed 0), fresh for every test."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def strict_warnings():
+    """Every warning raised inside the test becomes an error (for "no NaN, no warning" checks)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_default_dtype():
+    """Undo a test's `torch.set_default_dtype`, so doctests that print float32 keep passing."""
+    if not HAS_TORCH:
+        yield
+        return
+    saved = torch.get_default_dtype()
+    yield
+    torch.set_default_dtype(saved)
+
+
+def _dtype_name(x) -> str:
+    return str(x.dtype).removeprefix("torch.")
+
+
+def tolerances(dtype) -> dict[str, float]:
+    """rtol/atol for a dtype (NumPy or torch dtype, or its name)."""
+    name = str(dtype).removeprefix("torch.")
+    return dict(_TOLERANCES[name])
+
+
+def to_numpy(x):
+    """A torch tensor (any device) to a NumPy array; arrays, None, tuples and lists pass through."""
+    if isinstance(x, (tuple, list)):
+        return type(x)(to_numpy(item) for item in x)
+    if isinstance(x, dict):
+        return {name: to_numpy(item) for name, item in x.items()}
+    if HAS_TORCH and isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        if x.dtype == torch.bfloat16:
+            x = x.float()
+        return x.numpy()
+    return x
+
+
+def to_torch(x, device="cpu", dtype=None):
+    """A NumPy array to a torch tensor on `device` (floating ones cast to `dtype` if given).
+
+    Tuples, lists and dicts are converted item by item; None stays None.
+    """
+    if isinstance(x, (tuple, list)):
+        return type(x)(to_torch(item, device, dtype) for item in x)
+    if isinstance(x, dict):
+        return {name: to_torch(item, device, dtype) for name, item in x.items()}
+    if x is None:
+        return None
+    if isinstance(x, (np.ndarray, np.generic)):
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if dtype is not None and x.is_floating_point():
+        return x.to(device=device, dtype=dtype)
+    return x.to(device)
+
+
+def assert_close(actual, expected, dtype=None):
+    """Assert two arrays/tensors (either backend, any device) are close for `dtype`.
+
+    `dtype` defaults to the lower-precision dtype of the two inputs. Shapes must match exactly.
+    """
+    if dtype is None:
+        names = [_dtype_name(actual), _dtype_name(expected)]
+        order = ["bfloat16", "float16", "float32", "float64"]
+        known = [n for n in names if n in order]
+        dtype = min(known, key=order.index) if known else "float64"
+    tol = tolerances(dtype)
+    a = np.asarray(to_numpy(actual), dtype=np.float64)
+    e = np.asarray(to_numpy(expected), dtype=np.float64)
+    assert a.shape == e.shape, f"shape mismatch: {a.shape} != {e.shape}"
+    np.testing.assert_allclose(a, e, rtol=tol["rtol"], atol=tol["atol"])
+
+
+def random_qkv(rng, batch=(2,), seq_q=3, seq_k=4, d_k=5, d_v=6, dtype=np.float64):
+    """Random NumPy (query, key, value) with shapes (*batch, seq_q, d_k), (*batch, seq_k, d_k),
+    (*batch, seq_k, d_v)."""
+    batch = tuple(batch)
+    query = rng.standard_normal((*batch, seq_q, d_k)).astype(dtype)
+    key = rng.standard_normal((*batch, seq_k, d_k)).astype(dtype)
+    value = rng.standard_normal((*batch, seq_k, d_v)).astype(dtype)
+    return query, key, value
