@@ -674,6 +674,14 @@ def test_hover_wraps_the_first_use_in_prose_only():
     assert english.count("<abbr") == 1
 
 
+def test_one_character_terms_hover_only_where_introduced():
+    """值 inside 数值 is not the term value; 值 (value) is."""
+    out = glossary.add_hover("<p>原始数值都有，每个值 (value) 都是向量。</p>", "zh")
+    assert "原始数值" in out
+    assert out.count('class="qkv-term"') == 1
+    assert out.index('class="qkv-term"') > out.index("每个")
+
+
 def test_glossary_table_links_every_entry():
     for lang in LANGS:
         table = glossary.table_markdown(lang)

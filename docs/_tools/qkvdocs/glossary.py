@@ -212,7 +212,11 @@ def _patterns(lang: str) -> tuple[tuple[Entry, re.Pattern[str]], ...]:
         term = entry.term(lang)
         if lang == "zh" and not HAN.search(term):
             continue  # an English word as the Chinese term (softmax): hover on English pages only
-        if HAN.search(term):
+        if HAN.search(term) and len(term) == 1:
+            # One character (键, 值) also occurs inside other words (关键, 数值): take it only
+            # where a page introduces it with its English term, "键 (key)".
+            pattern = re.compile(re.escape(term) + r"(?=\s*[(（])")
+        elif HAN.search(term):
             pattern = re.compile(re.escape(term))
         else:
             pattern = re.compile(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])", re.I)
