@@ -108,7 +108,12 @@ def scaled_dot_product_attention(query, key, value, mask=None, *, scale=None, is
     #    (accumulating in float32) instead of five passes; it gives NaN on a row whose keys are
     #    all masked, which is set to 0 here.
     work_dtype = torch.promote_types(scores.dtype, torch.float32)
-    weights = torch.softmax(scores, dim=-1, dtype=work_dtype)
+    if work_dtype == scores.dtype and not (torch.is_grad_enabled() and scores.requires_grad):
+        # No gradient is needed: write the weights over the scores instead of allocating a
+        # second (*batch, seq_q, seq_k) tensor (the largest one here).
+        weights = torch.softmax(scores, dim=-1, out=scores)
+    else:
+        weights = torch.softmax(scores, dim=-1, dtype=work_dtype)
     if mask is not None:
         weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
     weights = weights.to(scores.dtype)
