@@ -290,7 +290,7 @@ def test_every_page_loads_cleanly_with_math_rendered(browse, base_url, built_sit
     problems += recorder.unexplained_aborts()
     recorder.aborted.clear()
     print(f"\n{lang}: {visited} pages loaded in chromium, {formulas} formulas rendered")
-    assert visited == len(stems()) and visited >= 20
+    assert visited == len(stems()) and visited >= 20 and formulas > 0
     assert not problems, "\n".join(problems)
     shots = [
         SCREENSHOTS / f"desktop-{lang}-{stem.replace('/', '-')}.png" for stem in SCREENSHOT_PAGES

@@ -45,6 +45,8 @@ def test_row_02_path_lengths_and_steps(n, kernel, window):
 
 def test_row_03_score_functions_and_parameters():
     r = claims.score_functions(seq_q=3, seq_k=5, d_k=4, hidden=6)
+    names = {"dot", "scaled dot", "cosine", "additive", "bilinear"}
+    assert set(r.max_error) == set(r.shapes) == set(r.parameters) == names
     for name, error in r.max_error.items():
         assert error < TIGHT, name
     assert set(r.shapes.values()) == {(3, 5)}
@@ -89,6 +91,7 @@ def test_row_07_columns_equal_rows_transposed():
 def test_row_08_scaling_keeps_jacobian(seed):
     r = claims.scaling_effect(d_k=(4, 16, 64, 256), seed=seed)
     # Var(q . k) = d_k for unit-variance entries (4000 samples: about 3% sampling error)
+    assert len(r.variance_ratio) == len(r.jacobian_unscaled) == len(r.jacobian_scaled) == 4
     for ratio in r.variance_ratio:
         assert 0.9 <= ratio <= 1.1
     # the finite-difference Jacobian is diag(p) - p p^T

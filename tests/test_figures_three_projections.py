@@ -23,6 +23,6 @@ def test_shared_scores_are_symmetric_and_diagonal_heavy():
     np.testing.assert_allclose(shared["scores"], shared["scores"].T, rtol=0, atol=1e-12)
     assert np.abs(separate["scores"] - separate["scores"].T).max() > 0.1
     seq = shared["weights"].shape[0]
-    # shared: every token's largest weight is on itself or on an identical copy of itself
-    assert np.diag(shared["weights"]).mean() > 0.75
+    # shared: the weights are close to the identity, as the caption and the page say
+    assert np.diag(shared["weights"]).min() > 0.9
     assert np.diag(separate["weights"]).mean() < 2.0 / seq

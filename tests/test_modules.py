@@ -33,6 +33,8 @@ def test_mha_from_torch_copies_the_weights(bias, device):
     assert_close(params.w_v, theirs.in_proj_weight[2 * d :].T)
     assert_close(params.w_o, theirs.out_proj.weight.T)
     if bias:
+        assert_close(params.b_q, theirs.in_proj_bias[:d])
+        assert_close(params.b_k, theirs.in_proj_bias[d : 2 * d])
         assert_close(params.b_v, theirs.in_proj_bias[2 * d :])
         assert_close(params.b_o, theirs.out_proj.bias)
     else:

@@ -82,7 +82,11 @@ def test_low_precision_smoke_on_cpu(name, dtype, rng):
     out = getattr(qt, name)(*to_torch((x, weight, bias), dtype=dtype))
     assert out.dtype == dtype and torch.isfinite(out).all()
     expected = getattr(qn, name)(x, weight, bias)
-    np.testing.assert_allclose(to_numpy(out).astype(np.float64), expected, rtol=5e-2, atol=5e-2)
+    # tolerance from the float64 reference: a few units of the dtype's rounding error
+    eps = torch.finfo(dtype).eps
+    np.testing.assert_allclose(
+        to_numpy(out).astype(np.float64), expected, rtol=8 * eps, atol=8 * eps
+    )
 
 
 def test_float16_numpy_keeps_dtype(rng):

@@ -353,6 +353,7 @@ def test_math_is_left_for_katex(site):
         checked += bool(display or inline)
         prose = " ".join(_parse(_built(site, stem, lang)).prose)
         assert "$$" not in prose, f"{page}: raw $$ left in the built page"
+    assert checked > 0, "no page has math: the scan above checked nothing"
     api = _built(site, "api/numpy", "en").read_text(encoding="utf-8")
     assert 'class="arithmatex"' in api, "docstring math is not rendered on the API page"
 
@@ -367,6 +368,7 @@ def test_chinese_headings_have_readable_anchors(site):
             seen += 1
             if not HAN.search(anchor) or re.fullmatch(r"_\d+", anchor) or anchor != anchor.lower():
                 bad.append(f"zh/{_url(stem)}: <{tag}> {text.strip()!r} has id {anchor!r}")
+    assert seen > 0, "no Chinese heading found below h1: the scan above checked nothing"
     assert not bad, "\n".join(bad)
     import markdown
 
@@ -410,6 +412,7 @@ def test_figures_have_captions_and_alt_text(site):
             if "<svg" in block:
                 assert re.search(r'<svg[^>]*role="img"[^>]*aria-label="[^"]+"', block), where
     print(f"\n{count} figures on the site")
+    assert count > 0, 'no <figure class="qkv-figure"> on the site: the scan above checked nothing'
 
 
 def test_api_pages_render_every_public_name(site):
@@ -438,7 +441,10 @@ def test_api_pages_render_every_public_name(site):
 def test_api_links_resolve_to_the_same_language(site):
     for lang in LANGS:
         text = _built(site, "api/torch", lang).read_text(encoding="utf-8")
-        for href in re.findall(r'<a class="autorefs[^"]*" href="([^"]+)"', text):
+        # mkdocs-autorefs writes a title attribute between class and href
+        hrefs = re.findall(r'<a class="autorefs[^"]*"[^>]*?\shref="([^"]+)"', text)
+        assert hrefs, f"{lang} api/torch: no cross-reference link found"
+        for href in hrefs:
             target = urljoin(f"http://site/{'zh/' if lang == 'zh' else ''}api/torch/", href)
             path = urlsplit(target).path
             assert path.startswith("/zh/") == (lang == "zh"), f"{lang} api/torch links to {target}"

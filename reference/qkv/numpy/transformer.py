@@ -194,13 +194,16 @@ def _init_feed_forward_and_norms(name, d_model, d_ff, seed, bias, dtype, device,
     dtype = np.float64 if dtype is None else dtype
     rng = np.random.default_rng(seed)
     bound = math.sqrt(6.0 / (d_model + d_ff))
-    w_1 = rng.uniform(-bound, bound, size=(d_model, d_ff)).astype(dtype)
-    w_2 = rng.uniform(-bound, bound, size=(d_ff, d_model)).astype(dtype)
+    w_1 = rng.uniform(-bound, bound, size=(d_model, d_ff))
+    w_1 = w_1.astype(dtype)
+    w_2 = rng.uniform(-bound, bound, size=(d_ff, d_model))
+    w_2 = w_2.astype(dtype)
     b_1 = np.zeros(d_ff, dtype=dtype) if bias else None
     b_2 = np.zeros(d_model, dtype=dtype) if bias else None
     norms = []
     for _ in range(num_norms):
-        norms += [np.ones(d_model, dtype=dtype), np.zeros(d_model, dtype=dtype) if bias else None]
+        ones = np.ones(d_model, dtype=dtype)
+        norms += [ones, np.zeros(d_model, dtype=dtype) if bias else None]
     return [w_1, b_1, w_2, b_2, *norms]
 
 
@@ -307,7 +310,7 @@ def encoder_layer(
     $$h = x + \mathrm{MHA}(\mathrm{LN}_1(x)), \qquad y = h + \mathrm{FFN}(\mathrm{LN}_2(h)).$$
 
     Equals `nn.TransformerEncoderLayer(..., batch_first=True)` in eval mode with the same
-    weights (see `qkv.torch.TransformerEncoderLayer.from_torch`).
+    weights (see `from_torch` of [TransformerEncoderLayer][qkv.torch.TransformerEncoderLayer]).
 
     Args:
         x: `(*batch, seq, d_model)`.

@@ -116,7 +116,7 @@ def init_multi_head_params(d_model, *, bias=True, seed=0, dtype=None, device=Non
     bound = math.sqrt(3.0 / d_model)
     draw = rng.uniform(-bound, bound, size=(4, d_model, d_model))  # (4, d_model, d_model)
     weights = torch.as_tensor(draw, dtype=dtype, device=device)
-    # 2. biases start at zero
+    # 2. biases start at zero: (4, d_model), or four None without bias
     biases = torch.zeros((4, d_model), dtype=dtype, device=device) if bias else (None,) * 4
     return MultiHeadParams(*weights, *biases)
 

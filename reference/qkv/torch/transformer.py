@@ -308,7 +308,7 @@ def encoder_layer(
     $$h = x + \mathrm{MHA}(\mathrm{LN}_1(x)), \qquad y = h + \mathrm{FFN}(\mathrm{LN}_2(h)).$$
 
     Equals `nn.TransformerEncoderLayer(..., batch_first=True)` in eval mode with the same
-    weights (see [TransformerEncoderLayer][qkv.torch.TransformerEncoderLayer]).
+    weights (see `from_torch` of [TransformerEncoderLayer][qkv.torch.TransformerEncoderLayer]).
 
     Args:
         x: `(*batch, seq, d_model)`.

@@ -53,13 +53,12 @@ TEXT = {
             "The four score functions on the toy sentence, every token scoring every token (raw "
             "embeddings, d_model = {d}; additive and bilinear with seeded random parameters). Each "
             "panel has its own colour scale, since the functions live on different ranges. The two "
-            "parameter-free ones are symmetric (score(a, b) = score(b, a)); here each token scores "
-            "highest against itself or its twin (the second “the”), and in the dot product the "
-            "long "
-            "vector of “mat” dominates, the length effect that the cosine divides out. The two "
-            "with "
-            "parameters are not symmetric, and training could reshape them. Scaled dot product is "
-            "the dot product divided by √d_k: the same picture with a smaller range."
+            "parameter-free ones are symmetric (score(a, b) = score(b, a)). With the cosine every "
+            "token scores highest against itself; in the dot product the long vector of “{long}” "
+            "takes the top score in {taken} other rows as well, the length effect that the cosine "
+            "divides out. The two with parameters are not symmetric, and training could reshape "
+            "them. Scaled dot product is the dot product divided by √d_k: the same picture with a "
+            "smaller range."
         ),
         "alt": (
             "Four 6 by 6 heatmaps of scores between the tokens of “the cat sat on the mat”: dot "
@@ -79,10 +78,9 @@ TEXT = {
         "caption": (
             "四种打分函数作用在玩具句子上，每个 token 给每个 token 打分（原始嵌入，d_model = {d}；"
             "加性和双线性用固定种子的随机参数）。各函数的取值范围不同，所以每幅子图有自己的色标。"
-            "两个无参数的函数是对称的 (score(a, b) = score(b, a))；在这里每个 token "
-            "与自己的分数最高（玩具嵌入中“这只”和“垫子”共用一个向量，"
-            "对应英文句子里的两个 the），"
-            "而点积图被“上”这个很长的向量主导，这正是余弦除掉的长度效应。两个带参数的函数不对称，"
+            "两个无参数的函数是对称的 (score(a, b) = score(b, a))。用余弦时每个 token "
+            "与自己的分数最高；用点积时，“{long}”这个很长的向量还在另外 {taken} 行拿到最高分，"
+            "这正是余弦除掉的长度效应。两个带参数的函数不对称，"
             "训练可以重塑它们。缩放点积就是点积除以 √d_k：图案相同，范围更小。"
         ),
         "alt": (
@@ -112,5 +110,8 @@ def draw_scores(lang: str) -> Figure:
         for spine in ax.spines.values():
             spine.set_visible(False)
         fig.colorbar(image, ax=ax, shrink=0.8)
-    caption = t["caption"].format(d=D_MODEL)
+    # the longest embedding, and the other rows where it beats the query's own dot product
+    longest = int(np.linalg.norm(toy_embeddings(D_MODEL), axis=-1).argmax())
+    taken = sum(1 for i, best in enumerate(maps["dot"].argmax(axis=-1)) if best == longest != i)
+    caption = t["caption"].format(d=D_MODEL, long=tokens[longest], taken=taken)
     return Figure(svg=to_svg(fig, "scores-compared"), caption=caption, alt=t["alt"])

@@ -69,8 +69,11 @@ TEXT = {
 
 
 def toy_translation(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Source `(6, D_MODEL)` (the Chinese tokens) and target `(TARGET_LENGTH, D_MODEL)` embeddings"
-    "."""
+    """Source `(6, D_MODEL)` and target `(TARGET_LENGTH, D_MODEL)` embeddings.
+
+    The source holds the Chinese tokens, each the embedding of the English word it translates (its
+    first position in the English sentence) plus noise; the target is the English prefix.
+    """
     english = toy_embeddings(D_MODEL, seed)  # (6, d_model), one row per English toy token
     table = {word: english[TOKENS["en"].index(word)] for word in TOKENS["en"]}
     rng = np.random.default_rng(seed + 1)

@@ -54,11 +54,9 @@ TEXT = {
         "caption": (
             "The toy sentence through one head at random initialisation (d_model = d_k = {d}). "
             "Left: with one matrix for queries and keys the scores are symmetric, the diagonal "
-            "dominates and the weights are close to the identity matrix; the two copies of "
-            "“{word}” (positions {i} and {j}) have the same query and key, so they split their "
-            "weight between each other. Right: with "
-            "separate matrices the diagonal is not special. Titles give the mean weight a token "
-            "gives itself (uniform attention would give 1/{n} ≈ {u:.2f})."
+            "dominates and the weights are close to the identity matrix. Right: with separate "
+            "matrices the diagonal is not special. Titles give the mean weight a token gives "
+            "itself (uniform attention would give 1/{n} ≈ {u:.2f})."
         ),
         "alt": (
             "Four heat maps over the six tokens of the toy sentence. Top row: scores with shared "
@@ -77,9 +75,7 @@ TEXT = {
         "key": "键",
         "caption": (
             "随机初始化时，玩具句子经过一个头（d_model = d_k = {d}）。左：查询和键共用一个矩阵时，"
-            "分数矩阵对称，对角线占优，权重接近单位矩阵；第 {i} 和第 {j} 个位置的嵌入相同"
-            "（玩具嵌入取自英文句子 “{sentence}”，其中 {word} 出现两次），查询和键也就相同，"
-            "于是两者平分权重。"
+            "分数矩阵对称，对角线占优，权重接近单位矩阵。"
             "右：查询和键用不同的矩阵时，对角线并不特殊。标题给出每个词元给自己的平均权重"
             "（均匀注意力为 1/{n} ≈ {u:.2f}）。"
         ),
@@ -128,11 +124,5 @@ def draw_shared_vs_separate(lang: str) -> Figure:
     for ax in axes[:, 0]:
         ax.set_ylabel(text["query"], fontsize=8)
     fig.subplots_adjust(hspace=0.35, wspace=0.1)
-    # the toy embeddings come from the English sentence; find its repeated word
-    english = TOKENS["en"]
-    i = next(n for n, word in enumerate(english) if english.count(word) > 1)
-    j = english.index(english[i], i + 1)
-    caption = text["caption"].format(
-        d=D_MODEL, n=seq, u=1 / seq, word=english[i], i=i + 1, j=j + 1, sentence=" ".join(english)
-    )
+    caption = text["caption"].format(d=D_MODEL, n=seq, u=1 / seq)
     return Figure(to_svg(fig, "three-projections-shared-vs-separate"), caption, text["alt"])
