@@ -124,3 +124,14 @@ def test_devices_must_agree():
         "f: query, key, value must be on one device; got query cpu, key meta, value cpu",
     )
     _checks.check_same_device("f", a=np.zeros(1), b=torch.zeros(1))  # NumPy counts as cpu
+
+
+def test_batch_broadcast_returns_the_broadcast_batch_shape():
+    shape = _checks.check_batch_broadcast(
+        "f", "batch axes must broadcast", trailing=2, query=(2, 1, 5, 4), key=(3, 7, 4)
+    )
+    assert shape == (2, 3)
+    with pytest.raises(ValueError, match=r"^f: batch axes must broadcast; got query \(2, 5, 4\)"):
+        _checks.check_batch_broadcast(
+            "f", "batch axes must broadcast", trailing=2, query=(2, 5, 4), key=(3, 5, 4)
+        )

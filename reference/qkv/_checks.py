@@ -36,8 +36,8 @@ Public helpers (all raise, none returns a value unless stated):
 - `check_same_device(func, **arrays)`: all arrays live on one device (NumPy arrays are on "cpu").
 - `check_ndim(func, name, x, *, ndim=None, min_ndim=None, legend="")`: rank rules.
 - `check_same_size(func, rule, name_a, a, axis_a, name_b, b, axis_b)`: one axis equal in two arrays.
-- `check_batch_broadcast(func, rule, trailing=0, **arrays)`: batch axes (all but the last
-  `trailing`) broadcast together.
+- `check_batch_broadcast(func, rule, trailing=0, **arrays) -> tuple[int, ...]`: batch axes (all
+  but the last `trailing`) broadcast together; returns their broadcast shape.
 - `check_mask(func, mask, scores_shape, *, target="(*batch, seq_q, seq_k)")`: boolean mask that
   broadcasts to the scores' shape.
 - `check_attention(func, backend, query, key, value=None, mask=None, *, share_d_k=True)
@@ -338,17 +338,24 @@ def _broadcast(*shapes: Sequence[int]) -> tuple[int, ...] | None:
     return tuple(out)
 
 
-def check_batch_broadcast(func: str, rule: str, trailing: int = 0, **arrays: Any) -> None:
+def check_batch_broadcast(
+    func: str, rule: str, trailing: int = 0, **arrays: Any
+) -> tuple[int, ...]:
     """Check that the batch axes of several arrays (or shape tuples) broadcast together.
 
     The batch axes are all but the last `trailing` axes; the message shows the full shapes.
+
+    Returns:
+        The broadcast batch shape (computed here in plain Python, so no backend is asked).
 
     Raises:
         ValueError: "<func>: <rule>; got query (2, 3, 4), key (5, 3, 4)".
     """
     batches = [shape_of(x)[: len(shape_of(x)) - trailing] for x in arrays.values()]
-    if _broadcast(*batches) is None:
+    batch_shape = _broadcast(*batches)
+    if batch_shape is None:
         fail(func, rule, **arrays)
+    return batch_shape
 
 
 def check_mask(

@@ -239,8 +239,8 @@ def _check_multi_head_inputs(name, query, key, value, params, num_heads, mask):
             num_heads=num_heads,
         )
     batch = {n: shape_of(x)[:-2] for n, x in (("query", query), ("key", key), ("value", value))}
-    check_batch_broadcast(name, "query, key and value batch axes must broadcast", **batch)
-    batch_shape = torch.broadcast_shapes(*batch.values())
+    rule = "query, key and value batch axes must broadcast"
+    batch_shape = check_batch_broadcast(name, rule, **batch)
     scores_shape = (*batch_shape, shape_of(query)[-2], shape_of(key)[-2])
     check_mask(name, mask, scores_shape)
     return scores_shape
