@@ -21,6 +21,27 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 LANGS = ("en", "zh")
 
+# The searches of the site issue and the concept page each must find (in the top three), used by
+# the search-index test (test_site.py) and the real-browser test (test_browser.py).
+ZH_QUERIES = {
+    "自注意力": "concepts/what-is-self-attention/",
+    "多头注意力": "concepts/multi-head/",
+    "缩放": "concepts/scaling/",
+    "位置编码": "concepts/positional-encoding/",
+    "掩码": "concepts/masks/",
+    "层归一化": "concepts/layernorm-vs-batchnorm/",
+}
+EN_QUERIES = {
+    "self-attention": "concepts/what-is-self-attention/",
+    "multi-head": "concepts/multi-head/",
+    "softmax": "concepts/softmax/",
+    "scaling": "concepts/scaling/",
+    "positional encoding": "concepts/positional-encoding/",
+    "masks": "concepts/masks/",
+    "layernorm": "concepts/layernorm-vs-batchnorm/",
+    "teacher forcing": "concepts/teacher-forcing/",
+}
+
 _cache: dict[str, tuple[Path, str, float]] = {}
 
 

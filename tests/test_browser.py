@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pytest
-from sitebuild import LANGS, ROOT, build_once, built_page, stems, url_of
+from sitebuild import EN_QUERIES, LANGS, ROOT, ZH_QUERIES, build_once, built_page, stems, url_of
 
 pytestmark = pytest.mark.browser
 
@@ -55,23 +55,6 @@ SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
-# The search queries of the site issue and the page each must find (in the top three).
-ZH_QUERIES = {
-    "自注意力": "concepts/what-is-self-attention/",
-    "多头注意力": "concepts/multi-head/",
-    "缩放": "concepts/scaling/",
-    "位置编码": "concepts/positional-encoding/",
-    "掩码": "concepts/masks/",
-    "层归一化": "concepts/layernorm-vs-batchnorm/",
-}
-EN_QUERIES = {
-    "self-attention": "concepts/what-is-self-attention/",
-    "multi-head": "concepts/multi-head/",
-    "scaling": "concepts/scaling/",
-    "positional encoding": "concepts/positional-encoding/",
-    "masks": "concepts/masks/",
-    "layernorm": "concepts/layernorm-vs-batchnorm/",
-}
 SCREENSHOT_PAGES = ("index", "concepts/softmax", "concepts/multi-head")
 ARITHMATEX = re.compile(r'<(?:span|div) class="arithmatex"')
 

@@ -25,51 +25,13 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from qkvdocs import directives, glossary
-from sitebuild import build_once
+from sitebuild import DOCS, EN_QUERIES, LANGS, ROOT, ZH_QUERIES, build_once
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs"
-LANGS = ("en", "zh")
 HAN = re.compile(r"[\u3400-\u9fff]")
-
-# Chinese queries and the concept page each must find (issue 3), English ones likewise.
-ZH_QUERIES = {
-    "自注意力": "concepts/what-is-self-attention/",
-    "多头注意力": "concepts/multi-head/",
-    "缩放": "concepts/scaling/",
-    "位置编码": "concepts/positional-encoding/",
-    "掩码": "concepts/masks/",
-    "层归一化": "concepts/layernorm-vs-batchnorm/",
-}
-EN_QUERIES = {
-    "self-attention": "concepts/what-is-self-attention/",
-    "multi-head": "concepts/multi-head/",
-    "softmax": "concepts/softmax/",
-    "positional encoding": "concepts/positional-encoding/",
-    "masks": "concepts/masks/",
-    "layernorm": "concepts/layernorm-vs-batchnorm/",
-    "teacher forcing": "concepts/teacher-forcing/",
-}
 
 
 # --------------------------------------------------------------------------------------------
 # the build
-
-
-def _build(site_dir: Path, **extra_env: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = {k: v for k, v in os.environ.items() if k != "QKV_ALLOW_MISSING_CHECKS"}
-    env["NO_MKDOCS_2_WARNING"] = "1"
-    env.update(extra_env)
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return result, time.perf_counter() - start
 
 
 @pytest.fixture(scope="session")
