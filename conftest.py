@@ -90,13 +90,3 @@ pytest_collect_file = Sybil(
     patterns=["*.md"],
     path="./docs",
 ).pytest()
-
-
-def pytest_collection_modifyitems(config, items):
-    """Without PyTorch, skip the doctests of `qkv.claims` functions that compare against it."""
-    if HAS_TORCH:
-        return
-    needs_torch = pytest.mark.skip(reason="PyTorch is not installed: this doctest compares with it")
-    for item in items:
-        if item.name == "qkv.claims.encoder_layer_vs_pytorch":
-            item.add_marker(needs_torch)

@@ -1,187 +1,130 @@
-"""One named test per "Check" of the syllabus (rows 1-18).
+"""Every claim the site makes, asserted by the function that measures it for the page.
 
-Each test calls the same `qkv.claims` function whose numbers the site prints at build time, and
-asserts the claim as a mathematical property (an equality to rounding, a monotone trend, a ratio in
-a band), never a number copied from an earlier run. The site's registry
-(`docs/_tools/qkvdocs/checks.py`) names these tests next to each claim.
+A claim is registered once, in its concept's figure module (`@claim` in
+`docs/_tools/qkvdocs/figures/<concept>.py`): what it returns says whether it `holds` and what the
+page prints. `test_claim_holds` runs each one by name. The tests after it make the predicates
+impossible to pass vacuously: each contradicting measurement is rejected, and a few facts are
+checked against numbers computed here by hand, with other sizes and seeds than the page uses.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from itertools import pairwise
 
 import numpy as np
 import pytest
-from qkv import claims
+from qkvdocs import checks
+from qkvdocs.figures import (
+    matrix_form,
+    multi_head,
+    scaling,
+    scores,
+    soft_hard_local,
+    teacher_forcing,
+    three_projections,
+    what_is_self_attention,
+)
 
 TIGHT = 1e-12  # float64 equalities: rounding only
+NEEDS_TORCH = {"encoder-layer-equals-pytorch", "tiled-equals-full"}
 
 
-def test_row_01_n_in_n_out_all_connected():
-    r = claims.self_attention_io(seq=6, d_model=8)
-    assert r.num_inputs == r.num_outputs == 6
-    # every (output, input) pair responds to a nudge of size 0.1 far above rounding noise
-    assert r.min_change > 1e-8
-    assert r.max_change < 0.5  # attention is smooth: a small nudge gives a small change
+@pytest.mark.parametrize("name", checks.keys())
+def test_claim_holds(name):
+    if name in NEEDS_TORCH:
+        pytest.importorskip("torch")
+    result = checks.get(name).measure()
+    assert result.holds, f"{name}: {result.shown('en')}"
+    for lang in ("en", "zh"):
+        assert result.shown(lang).strip()
+
+
+# For each claim: one field of the real measurement changed so that it contradicts the claim.
+CONTRADICTIONS = {
+    "self-attention-n-in-n-out": lambda r: {"min_change": 0.0},
+    "self-attention-path-length": lambda r: {"path": {**r.path, "self-attention": 2}},
+    "score-functions": lambda r: {"parameters": {**r.parameters, "cosine": 5}},
+    "soft-lookup-limit": lambda r: {"distance": tuple(reversed(r.distance))},
+    "softmax-shift-invariance": lambda r: {"shift_error": 1e-3},
+    "loop-equals-matrix": lambda r: {"out_error": 1e-6},
+    "columns-equal-rows": lambda r: {"weights_error": 1e-6},
+    "scaling-keeps-softmax-responsive": lambda r: {
+        "jacobian_unscaled": (0.3,) * len(r.jacobian_unscaled)
+    },
+    "shared-projection-symmetric": lambda r: {"self_weight_shared": 0.2},
+    "multi-head-concatenated-heads": lambda r: {"parameters": {**r.parameters, 1: 1}},
+    "positional-encoding-rotations": lambda r: {"offset_spread": 1e-3},
+    "masks-no-future-no-padding": lambda r: {"causal_leak": 1e-17},
+    "cross-attention-shapes": lambda r: {"row_sum_error": 1e-3},
+    "hard-gumbel-local": lambda r: {"gumbel_distance": tuple(sorted(r.gumbel_distance))},
+    "encoder-layer-equals-pytorch": lambda r: {"max_error": {**r.max_error, "post-LN relu": 1e-3}},
+    "layernorm-ignores-batch": lambda r: {"batch_norm_batch_change": 0.0},
+    "teacher-forcing-one-wrong-step": lambda r: {"free_running_errors": r.teacher_forced_errors},
+    "score-matrix-n-by-n": lambda r: {"shapes": {**r.shapes, "scores": (6, 300)}},
+    "tiled-equals-full": lambda r: {"tiles_causal": r.tiles_full},
+}
+
+
+def test_every_claim_has_a_contradiction():
+    assert set(CONTRADICTIONS) == set(checks.keys())
+
+
+@pytest.mark.parametrize("name", sorted(CONTRADICTIONS))
+def test_each_claim_rejects_a_contradicting_measurement(name):
+    if name in NEEDS_TORCH:
+        pytest.importorskip("torch")
+    result = checks.measured(name)
+    assert result.holds
+    assert not dataclasses.replace(result, **CONTRADICTIONS[name](result)).holds
 
 
 @pytest.mark.parametrize("n, kernel, window", [(16, 2, 4), (64, 3, 4), (100, 4, 7)])
-def test_row_02_path_lengths_and_steps(n, kernel, window):
-    r = claims.sequential_cost(n, kernel=kernel, window=window)
-    assert [row["layer"] for row in r.table] == [
-        "self-attention",
-        "recurrent",
-        "convolutional",
-        "restricted self-attention",
-    ]
-    assert r.path["self-attention"] == 1
+def test_path_lengths_against_the_formulas(n, kernel, window):
+    r = what_is_self_attention.sequential_cost(n, kernel=kernel, window=window)
     assert r.path["recurrent"] == n - 1
     assert r.path["convolutional"] == math.ceil(math.log(n) / math.log(kernel) - 1e-9)
     assert r.path["restricted self-attention"] == math.ceil((n - 1) / window)
-    assert r.path == r.path_formula
-    assert r.steps == {"self-attention": 1, "recurrent": n}
+    assert r.holds
 
 
-def test_row_03_score_functions_and_parameters():
-    r = claims.score_functions(seq_q=3, seq_k=5, d_k=4, hidden=6)
-    names = {"dot", "scaled dot", "cosine", "additive", "bilinear"}
-    assert set(r.max_error) == set(r.shapes) == set(r.parameters) == names
-    for name, error in r.max_error.items():
-        assert error < TIGHT, name
-    assert set(r.shapes.values()) == {(3, 5)}
-    assert r.parameters["dot"] == r.parameters["scaled dot"] == r.parameters["cosine"] == 0
+def test_score_function_parameter_counts():
+    r = scores.score_functions(seq_q=3, seq_k=5, d_k=4, hidden=6)
     assert r.parameters["additive"] == 4 * 6 + 4 * 6 + 6  # W_q, W_k, v
     assert r.parameters["bilinear"] == 4 * 4  # W
+    assert set(r.shapes.values()) == {(3, 5)}
 
 
-def test_row_04_soft_lookup_tends_to_hard():
-    r = claims.soft_lookup_limit()
-    assert all(a > b for a, b in pairwise(r.distance))  # sharper -> closer
-    assert r.distance[0] > 0.1  # at c = 1 the lookup is genuinely soft
-    assert r.distance[-1] < 1e-6  # at large c it is the hard lookup
-    assert all(a < b for a, b in pairwise(r.max_weight))
-    assert r.max_weight[-1] > 1 - 1e-6
+@pytest.mark.parametrize("seed", [1, 2])
+def test_scaling_with_other_seeds(seed):
+    r = scaling.scaling_effect(d_k=(4, 16, 64, 256), seed=seed)
+    assert r.holds
+    assert r.jacobian_scaled[-1] > 2 * r.jacobian_unscaled[-1]
 
 
-def test_row_05_softmax_rows_shift_and_huge_logits():
-    r = claims.softmax_properties()
-    assert r.row_sum_error < TIGHT
-    assert r.min_weight >= 0.0
-    assert r.shift_error < TIGHT
-    assert r.huge_finite and r.huge_logits == (1.0, 0.0, 0.0)
-    assert not r.naive_finite  # the stable form is needed: exp(1e4) overflows in float32
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_shared_projection_with_other_seeds(seed):
+    r = three_projections.shared_projection_effect(seq=8, d_model=128, seed=seed)
+    assert r.holds and r.uniform == pytest.approx(1 / 8)
 
 
-def test_row_06_loop_equals_matrix():
-    r = claims.loop_equals_matrix(seq_q=5, seq_k=7, d_k=4, d_v=3)
-    assert r.out_error < TIGHT
-    assert r.weights_error < TIGHT
+def test_multi_head_parameter_count():
+    r = multi_head.multi_head_decomposition(num_heads=4, d_model=16, seq=5)
+    assert r.parameters == {h: 4 * 16 * 16 + 4 * 16 for h in (1, 2, 4, 8, 16)}
 
 
-def test_row_07_columns_equal_rows_transposed():
-    r = claims.columns_equal_rows(seq=6, d_k=4, d_v=3)
-    assert r.out_error < TIGHT
-    assert r.weights_error < TIGHT
-    assert r.column_shapes == {"q_cols": (4, 6), "weights_cols": (6, 6), "out_cols": (3, 6)}
-    assert r.row_shapes == {"query": (6, 4), "weights": (6, 6), "out": (6, 3)}
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_row_08_scaling_keeps_jacobian(seed):
-    r = claims.scaling_effect(d_k=(4, 16, 64, 256), seed=seed)
-    # Var(q . k) = d_k for unit-variance entries (4000 samples: about 3% sampling error)
-    assert len(r.variance_ratio) == len(r.jacobian_unscaled) == len(r.jacobian_scaled) == 4
-    for ratio in r.variance_ratio:
-        assert 0.9 <= ratio <= 1.1
-    # the finite-difference Jacobian is diag(p) - p p^T
-    assert r.jacobian_formula_error < 1e-6
-    # unscaled: the Jacobian shrinks at every step of d_k, to less than half
-    unscaled = r.jacobian_unscaled
-    assert all(a > b for a, b in pairwise(unscaled))
-    assert unscaled[-1] < 0.5 * unscaled[0]
-    # scaled: it keeps its size
-    scaled = r.jacobian_scaled
-    assert max(scaled) / min(scaled) < 1.25
-    assert scaled[-1] > 2 * unscaled[-1]
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_row_09_shared_projection_symmetric_and_self_attending(seed):
-    r = claims.shared_projection_effect(seq=8, d_model=128, seed=seed)
-    assert r.asymmetry_shared < TIGHT  # W^q = W^k: S = S^T
-    assert r.asymmetry_separate > 0.1
-    assert r.self_weight_shared > 0.9  # near identity attention
-    assert 0.8 <= r.self_weight_separate / r.uniform <= 1.25  # near 1/n
-    assert r.uniform == pytest.approx(1 / 8)
-
-
-def test_row_10_multi_head_is_heads_concatenated():
-    r = claims.multi_head_decomposition(num_heads=4, d_model=16, seq=5)
-    assert r.split_error < TIGHT
-    assert r.one_head_error < TIGHT
-    d_model = 16
-    assert r.parameters == {h: 4 * d_model * d_model + 4 * d_model for h in (1, 2, 4, 8, 16)}
-
-
-def test_row_11_positions_equivariance_rotation_offset():
-    r = claims.positional_properties(num_positions=64, d_model=16, offsets=(1, 2, 5, 10))
-    assert r.equivariance_error < TIGHT
-    assert r.with_positions_change > 1e-3  # adding positions breaks the symmetry
-    assert r.rotation_error < 1e-9
-    assert r.orthogonality_error < TIGHT  # M_k is a rotation
-    assert r.offset_spread < 1e-9
-
-
-def test_row_12_causal_gradient_and_padding():
-    r = claims.mask_properties(seq=6, d_model=4)
-    assert r.causal_leak == 0.0  # exactly: masked scores are -inf, their weights exactly 0
-    assert r.causal_dependence > 1e-6  # the past does get through
-    assert r.unmasked_leak > 1e-3  # without the mask the future leaks: the test can fail
-    assert r.padding_change < TIGHT
-
-
-def test_row_13_cross_attention_shapes():
-    r = claims.cross_attention_shapes(seq_q=3, seq_k=5, d_model=8, num_heads=2)
-    assert r.target_shape == (3, 8) and r.source_shape == (5, 8)
-    assert r.weights_shape == (2, 3, 5)
-    assert r.out_shape == (3, 8)
-    assert r.row_sum_error < TIGHT
-    assert r.target_isolation < TIGHT  # a target token reads the source, not the other targets
-
-
-def test_row_14_hard_gumbel_local():
-    r = claims.soft_hard_local(taus=(10.0, 1.0, 0.1, 0.01), seq=64, window=2)
-    assert r.hard_is_argmax_one_hot
-    assert r.hard_out_error < TIGHT
-    d = r.gumbel_distance
-    assert all(a > b for a, b in pairwise(d))  # colder -> closer to one-hot
-    assert d[0] > 0.5 and d[-1] < 0.05
-    assert r.local_error < TIGHT
+def test_local_attention_scores_the_band():
+    r = soft_hard_local.soft_hard_local(taus=(10.0, 1.0, 0.1, 0.01), seq=64, window=2)
     n, w = 64, 2
     assert r.band_entries == n * (2 * w + 1) - w * (w + 1)  # the band, minus its clipped corners
     assert r.full_entries == n * n
-
-
-def test_row_15_encoder_layer_equals_pytorch():
-    pytest.importorskip("torch")
-    r = claims.encoder_layer_vs_pytorch(d_model=8, num_heads=2, dim_feedforward=16)
-    assert set(r.max_error) == {"post-LN relu", "pre-LN gelu"}
-    for name, error in r.max_error.items():
-        assert error < 1e-10, name
-
-
-def test_row_16_layer_norm_ignores_batch():
-    r = claims.norm_independence(seq=5, d_model=8, batch=4)
-    assert r.layer_norm_batch_change < TIGHT
-    assert r.layer_norm_padding_change < TIGHT
-    assert r.batch_norm_batch_change > 0.1
-    assert r.batch_norm_padding_change > 0.1
+    assert r.gumbel_distance[0] > 0.5
 
 
 @pytest.mark.parametrize("length, vocab, wrong", [(16, 8, 3), (12, 6, 4), (10, 5, 0)])
-def test_row_17_free_running_compounds_errors(length, vocab, wrong):
-    r = claims.teacher_forcing_toy(length, vocab=vocab, wrong=wrong)
+def test_free_running_compounds_errors(length, vocab, wrong):
+    r = teacher_forcing.teacher_forcing_toy(length, vocab=vocab, wrong=wrong)
     truth = r.target[1:]
     assert r.target == tuple(t % vocab for t in range(length))
     # teacher forcing: wrong exactly where the true input is the one mishandled token
@@ -192,29 +135,22 @@ def test_row_17_free_running_compounds_errors(length, vocab, wrong):
     first = expected_tf[0]
     assert r.free_running[:first] == truth[:first]
     assert all(p != t for p, t in zip(r.free_running[first:], truth[first:], strict=True))
-    assert r.free_running_errors == r.steps - first
-    assert r.free_running_errors > r.teacher_forced_errors
+    assert r.holds
 
 
-def test_row_18_score_matrix_shapes():
-    r = claims.score_matrix_shapes(seq=6, d_model=300, d_k=64)
-    assert r.shapes["x"] == (6, 300)
-    assert r.shapes["scores"] == (6, 6)
-    assert r.shapes["weights"] == (6, 6)
-    assert r.shapes["out"] == (6, 300)
-    assert r.row_sum_error < TIGHT
-    # the score matrix is n x n whatever the widths
-    other = claims.score_matrix_shapes(seq=9, d_model=12, d_k=3)
-    assert other.shapes["scores"] == (9, 9) and other.shapes["out"] == (9, 12)
+def test_score_matrix_is_n_by_n_whatever_the_widths():
+    r = matrix_form.score_matrix_shapes(seq=9, d_model=12, d_k=3)
+    assert r.shapes["scores"] == (9, 9) and r.shapes["out"] == (9, 12)
 
 
 def test_claims_return_plain_python():
     """What the site prints is built from plain Python values, not arrays."""
-    for result in (
-        claims.scaling_effect(),
-        claims.shared_projection_effect(),
-        claims.teacher_forcing_toy(),
-        claims.score_matrix_shapes(),
-    ):
-        for value in vars(result).values():
+    for name in ("scaling-keeps-softmax-responsive", "score-matrix-n-by-n"):
+        for value in vars(checks.measured(name)).values():
             assert not isinstance(value, np.ndarray | np.generic), value
+
+
+def test_soft_lookup_is_soft_at_first():
+    r = checks.measured("soft-lookup-limit")
+    assert r.distance[0] > 0.1  # at c = 1 the lookup is genuinely soft
+    assert all(a < b for a, b in pairwise(r.max_weight))

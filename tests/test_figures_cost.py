@@ -1,12 +1,11 @@
 """The figures and the live check of the cost page: they render in both languages from the saved
-benchmark results, and the claim "tiled" holds."""
+benchmark results, and the claim "tiled-equals-full" holds."""
 
 from __future__ import annotations
 
 import pytest
 from qkvdocs.figures import render
 from qkvdocs.figures.cost import (
-    TILED_CLAIM,
     load_results,
     series,
     tiled_check,
@@ -44,9 +43,10 @@ def test_claim_tiled_equals_naive():
     assert r.tiles_full == 25 and r.tiles_causal == 15  # 5 x 5 tiles; 5 + 4 + 3 + 2 + 1 causal
     assert tiled_check_holds(r)
     assert "15" in tiled_check_figure(r, "en") and "15" in tiled_check_figure(r, "zh")
-    assert TILED_CLAIM["measure"] is tiled_check and TILED_CLAIM["test"].endswith(
-        "test_claim_tiled_equals_naive"
-    )
+    assert r.holds and r.shown("en") == tiled_check_figure(r, "en")
+    from qkvdocs import checks
+
+    assert checks.get("tiled-equals-full").measure is tiled_check
 
 
 def test_tiles_visited_about_halves_with_causal():

@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-from qkv.claims import teacher_forcing_toy
 from qkvdocs.figures import render
-from qkvdocs.figures.teacher_forcing import cumulative_errors, schedules
+from qkvdocs.figures.teacher_forcing import cumulative_errors, schedules, teacher_forcing_toy
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -48,6 +48,7 @@ FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})")
 SLOT = "qkvslot{:04d}x"
 SLOT_HTML = re.compile(r"(?:<p>)?qkvslot(\d{4})x(?:</p>)?")
 
+ROOT = Path(__file__).resolve().parents[3]
 _log = logging.getLogger("mkdocs.plugins.qkvdocs")
 TAB_LABELS = {"numpy": "NumPy", "torch": "PyTorch"}
 
@@ -179,6 +180,7 @@ def source_block(dotted: str) -> str:
         raise DirectiveError(f"{dotted!r} has no defining module")
     try:
         own = textwrap.dedent(inspect.getsource(obj))
+        own = own[own.index("def ") :] if own.startswith("@claim(") else own  # registered once
     except (OSError, TypeError) as exc:
         raise DirectiveError(f"cannot read the source of {dotted!r}: {exc}") from exc
     imports, defs = _module_parts(module_name)
@@ -223,13 +225,51 @@ def source_block(dotted: str) -> str:
 
 def _source_path(dotted: str) -> str:
     """Repository path of the file defining `dotted`, e.g. `reference/qkv/numpy/softmax.py`."""
-    obj = inspect.unwrap(_resolve(dotted))
-    path = Path(inspect.getsourcefile(obj) or "").resolve()
-    top = Path(importlib.import_module(dotted.split(".")[0]).__file__).resolve().parents[1]
+    path = Path(inspect.getsourcefile(inspect.unwrap(_resolve(dotted))) or "").resolve()
     try:
-        return f"{top.name}/{path.relative_to(top).as_posix()}"
+        return path.relative_to(ROOT).as_posix()
     except ValueError:
         return path.name
+
+
+def _is_check(node: ast.stmt) -> bool:
+    """`check_x(...)` or `_checks.x(...)` as a statement: validation, not math."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+        return False
+    name = ast.unparse(node.value.func)
+    return name.startswith(("check_", "_checks."))
+
+
+def math_source(dotted: str) -> str:
+    """The math of `dotted`: the source of its unchecked core `_name` when its module has one,
+    else its own source without the docstring and the leading checks (and the names only those
+    checks used). Shape and step comments stay."""
+    obj = inspect.unwrap(_resolve(dotted))
+    module = importlib.import_module(obj.__module__)
+    core = getattr(module, f"_{obj.__name__}", None)
+    code = textwrap.dedent(inspect.getsource(inspect.unwrap(core) if callable(core) else obj))
+    lines = code.splitlines(keepends=True)
+    node = ast.parse(code).body[0]
+    body = list(getattr(node, "body", []))
+    drop: list[ast.stmt] = []
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        drop.append(body.pop(0))  # the docstring (the API page and the full source show it)
+    last = max((i for i, n in enumerate(body) if _is_check(n)), default=-1)
+    if all(_is_check(n) or isinstance(n, ast.Assign) for n in body[: last + 1]):
+        used = set().union(*(_names_used(n) for n in body[last + 1 :]))
+        for stmt in reversed(body[: last + 1]):
+            targets = {t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)}
+            if _is_check(stmt) or not targets & used:
+                drop.append(stmt)
+            else:
+                used |= _names_used(stmt)
+    for stmt in sorted(drop, key=lambda n: n.lineno, reverse=True):
+        start = stmt.lineno - 1
+        while start > 0 and lines[start - 1].strip().startswith("#"):
+            start -= 1  # the comment that introduces a dropped check goes with it
+        del lines[start : stmt.end_lineno]
+    code = "".join(lines[node.lineno - 1 :])  # from the `def` line: no decorator
+    return re.sub(r"\n\s*\n(\s*\n)+", "\n\n", code).rstrip() + "\n"
 
 
 def _fence(code: str, title: str) -> str:
@@ -239,16 +279,25 @@ def _fence(code: str, title: str) -> str:
     return f'{ticks}python title="{title}"\n{code.rstrip()}\n{ticks}'
 
 
-def code_markdown(arg: str) -> str:
-    """Markdown for `[[code: arg]]`: tabs for a bare name, one block for a dotted path."""
-    if "." in arg:
-        return _fence(source_block(arg), _source_path(arg))
-    tabs = []
-    for backend, label in TAB_LABELS.items():
-        dotted = f"qkv.{backend}.{arg}"
-        body = _fence(source_block(dotted), _source_path(dotted))
-        tabs.append(f'=== "{label}"\n\n' + textwrap.indent(body, "    "))
-    return "\n\n".join(tabs)
+FULL_SOURCE = {"en": "Full source", "zh": "完整源码"}
+
+
+def code_markdown(arg: str, lang: str = "en") -> str:
+    """Markdown for `[[code: arg]]`: the math (NumPy and PyTorch tabs for a bare name, one block
+    for a dotted path), then the full source that runs as pasted, folded."""
+    targets = {"": arg} if "." in arg else {b: f"qkv.{b}.{arg}" for b in TAB_LABELS}
+
+    def blocks(text) -> str:
+        if "." in arg:
+            return _fence(text(arg), _source_path(arg))
+        return "\n\n".join(
+            f'=== "{TAB_LABELS[b]}"\n\n'
+            + textwrap.indent(_fence(text(dotted), _source_path(dotted)), "    ")
+            for b, dotted in targets.items()
+        )
+
+    full = textwrap.indent(blocks(source_block), "    ")
+    return f'{blocks(math_source)}\n\n??? note "{FULL_SOURCE[lang]}"\n\n{full}'
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,7 +314,6 @@ def code_markdown(arg: str) -> str:
 # matplotlib, numpy and torch. QKV_FIGURE_CACHE=0 turns the cache off. Figures missing from the
 # cache are drawn by worker processes while the build goes on (`start_prerender`).
 
-ROOT = Path(__file__).resolve().parents[3]
 FIGURE_CACHE = ROOT / ".cache" / "figures"
 FINGERPRINT_INPUTS = (
     ("reference/qkv", "*.py"),
@@ -540,7 +588,7 @@ def expand(markdown: str, lang: str, page: str = "<page>") -> Expansion:
     media: list[str] = []
     fence: str | None = None
     handlers: dict[str, Callable[[str], str]] = {
-        "code": code_markdown,
+        "code": lambda arg: code_markdown(arg, lang),
         "check": lambda arg: check_markdown(arg, lang),
         "claims-table": lambda arg: claims_table_markdown(lang),
         "api": api_markdown,

@@ -41,7 +41,11 @@ def figure(name: str) -> Callable[[Callable[[str], Figure]], Callable[[str], Fig
 
 def _load_all() -> None:
     for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
+        try:
+            importlib.import_module(f"{__name__}.{info.name}")
+        except ModuleNotFoundError as exc:  # a page about PyTorch, on a NumPy-only install
+            if exc.name != "torch":
+                raise
 
 
 def names() -> list[str]:

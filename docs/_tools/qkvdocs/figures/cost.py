@@ -6,8 +6,9 @@
   the float32 score matrix, $4 n^2$ bytes, for comparison.
 - `cost-mha`: a table of the multi-head attention timings and the ratios against PyTorch's own
   modules, from the same file.
-- `tiled_check()`: the claim "tiled" (measured at build time, not read from a file): tiled
-  attention equals the one-shot formula in both backends, and causal tiling visits fewer tiles.
+- `tiled_check()`: the claim "tiled-equals-full" (measured at build time, not read from a
+  file): tiled attention equals the one-shot formula in both backends, and causal tiling visits
+  fewer tiles.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import qkv.numpy as qnp
 from qkv.numpy import tiled as numpy_tiled
 
+from ..checks import claim
 from ..svg import new_figure, to_svg
 from . import Figure, figure
 
@@ -254,7 +256,7 @@ def draw_mha(lang: str) -> Figure:
 
 
 # ------------------------------------------------------------------------------------------------
-# the claim "tiled": measured at build time
+# the claim "tiled-equals-full": measured at build time
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,13 @@ class TiledCheck:
     tiles_causal: int  # tiles visited with is_causal
     scores_entries: int  # entries of one (seq, seq) score matrix, what the naive version holds
     tile_entries: int  # entries of one (block_size, block_size) tile
+
+    @property
+    def holds(self) -> bool:
+        return tiled_check_holds(self)
+
+    def shown(self, lang: str) -> str:
+        return tiled_check_figure(self, lang)
 
 
 def tiles_visited(seq_q: int, seq_k: int, block_size: int, is_causal: bool) -> int:
@@ -332,24 +341,17 @@ def tiled_check_figure(r: TiledCheck, lang: str) -> str:
     )
 
 
-# Everything `qkvdocs.checks.Claim` needs for the key "tiled"; register it with
-# `register(Claim(**TILED_CLAIM))` in qkvdocs/checks.py.
-TILED_CLAIM = {
-    "key": "tiled",
-    "title": {
+claim(
+    "tiled-equals-full",
+    title={
         "en": "Tiled attention equals the one-shot formula",
         "zh": "分块注意力等于一次性公式",
     },
-    "statement": {
+    statement={
         "en": "Tiled attention with an online softmax returns the same output as "
         "softmax(QKᵀ/√d_k)V, in both backends, while holding one block_size × block_size tile "
         "of scores at a time; with is_causal it skips the tiles above the diagonal.",
         "zh": "带在线 softmax 的分块注意力在两个后端都给出与 softmax(QKᵀ/√d_k)V 相同的输出，"
         "而每次只保存一个 block_size × block_size 的分数块；加上 is_causal 时跳过对角线上方的块。",
     },
-    "measure": tiled_check,
-    "holds": tiled_check_holds,
-    "figure": tiled_check_figure,
-    "test": "tests/test_figures_cost.py::test_claim_tiled_equals_naive",
-    "page": "cost",
-}
+)(tiled_check)

@@ -10,10 +10,14 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import qkv.numpy as qnp
 from matplotlib.patches import Rectangle
+from qkv import numpy as ref
+
+from qkvdocs.checks import claim, max_abs, num
 
 from ..svg import new_figure, to_svg
 from . import Figure, figure
@@ -131,4 +135,106 @@ def draw_axes(lang: str) -> Figure:
         svg=to_svg(fig, "layernorm-vs-batchnorm-axes"),
         caption=t["caption"].format(**fmt),
         alt=t["alt"],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class NormIndependence:
+    """Result of `norm_independence`.
+
+    Attributes:
+        layer_norm_batch_change: largest change of sentence 0's LayerNorm output between the
+            sentence alone and the sentence in a batch of other sentences.
+        layer_norm_padding_change: the same between the sentence alone and the sentence followed by
+            padding tokens (real tokens only).
+        batch_norm_batch_change: the same as the first, for BatchNorm (training mode).
+        batch_norm_padding_change: the same as the second, for BatchNorm.
+    """
+
+    layer_norm_batch_change: float
+    layer_norm_padding_change: float
+    batch_norm_batch_change: float
+    batch_norm_padding_change: float
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.layer_norm_batch_change < 1e-12
+            and self.layer_norm_padding_change < 1e-12
+            and self.batch_norm_batch_change > 0.1
+            and self.batch_norm_padding_change > 0.1
+        )
+
+    def shown(self, lang: str) -> str:
+        if lang == "zh":
+            return (
+                f"同一句子的输出变化：层归一化 批内 {num(self.layer_norm_batch_change)}、填充 "
+                f"{num(self.layer_norm_padding_change)}；批归一化 批内 "
+                f"{num(self.batch_norm_batch_change)}、填充 {num(self.batch_norm_padding_change)}"
+            )
+        return (
+            f"change of one sentence's output: LayerNorm {num(self.layer_norm_batch_change)} "
+            "(batch), "
+            f"{num(self.layer_norm_padding_change)} (padding); BatchNorm "
+            f"{num(self.batch_norm_batch_change)} (batch), {num(self.batch_norm_padding_change)} "
+            f"(padding)"
+        )
+
+
+@claim(
+    "layernorm-ignores-batch",
+    title={
+        "en": "LayerNorm ignores the batch; BatchNorm does not",
+        "zh": "层归一化与批次无关，批归一化则不然",
+    },
+    statement={
+        "en": "A sentence's LayerNorm output is the same alone, in a batch, or followed by "
+        "padding; its BatchNorm output (training mode) changes in both cases.",
+        "zh": "一个句子的层归一化输出，无论单独计算、放在一个批次里、还是后面跟着填充，都相同；"
+        "它的批归一化输出（训练模式）在后两种情况下都会改变。",
+    },
+)
+def norm_independence(
+    seq: int = 5, d_model: int = 8, *, batch: int = 4, seed: int = 0
+) -> NormIndependence:
+    """LayerNorm normalises each token over its features; BatchNorm each feature over the
+    batch.
+
+    So a sentence's LayerNorm output is the same whatever else is in the batch and however much
+    padding follows it; its BatchNorm output (training mode) changes with both, because the mean
+    and variance of each feature are taken over every token of every sentence, padding included.
+
+    Args:
+        seq: tokens per sentence.
+        d_model: number of features.
+        batch: sentences in the batch.
+        seed: seed of the sentences.
+
+    Returns:
+        A `NormIndependence`.
+    """
+    rng = np.random.default_rng(seed)
+    sentence = rng.standard_normal((1, seq, d_model)) + 1.0
+    others = 2.0 * rng.standard_normal((batch - 1, seq, d_model)) - 1.0
+    in_batch = np.concatenate([sentence, others])  # (batch, seq, d_model)
+    padded = np.concatenate([sentence, np.zeros((1, 3, d_model))], axis=1)  # (1, seq + 3, d_model)
+    weight, bias = np.ones(d_model), np.zeros(d_model)
+    changes = {}
+    for name, norm in (("layer", ref.layer_norm), ("batch", ref.batch_norm)):
+        alone = norm(sentence, weight, bias)
+        changes[name] = (
+            max_abs(norm(in_batch, weight, bias)[:1], alone),
+            max_abs(norm(padded, weight, bias)[:, :seq], alone),
+        )
+    return NormIndependence(
+        layer_norm_batch_change=changes["layer"][0],
+        layer_norm_padding_change=changes["layer"][1],
+        batch_norm_batch_change=changes["batch"][0],
+        batch_norm_padding_change=changes["batch"][1],
     )

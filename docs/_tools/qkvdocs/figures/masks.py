@@ -7,9 +7,13 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import qkv.numpy as qnp
+from qkv import numpy as ref
+
+from qkvdocs.checks import claim, max_abs, num
 
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS
@@ -95,3 +99,119 @@ def draw_kinds(lang: str) -> Figure:
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig.tight_layout()
     return Figure(svg=to_svg(fig, "masks-kinds"), caption=t["caption"], alt=t["alt"])
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class MaskProperties:
+    """Result of `mask_properties`.
+
+    Attributes:
+        causal_leak: largest gradient of any output t with respect to any input after t, under the
+            causal mask (must be 0).
+        causal_dependence: smallest gradient norm of an output t with respect to an input at or
+            before t (positive: the mask lets the past through).
+        unmasked_leak: the largest future gradient without the mask (positive, for contrast).
+        padding_change: largest change of the real tokens' outputs between a sentence alone and the
+            same sentence padded in a batch with a longer one, with random padding values.
+    """
+
+    causal_leak: float
+    causal_dependence: float
+    unmasked_leak: float
+    padding_change: float
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.causal_leak == 0.0
+            and self.causal_dependence > 1e-6
+            and self.unmasked_leak > 1e-3
+            and self.padding_change < 1e-12
+        )
+
+    def shown(self, lang: str) -> str:
+        if lang == "zh":
+            return (
+                f"输出 t 对 t 之后输入的最大梯度 {num(self.causal_leak)}（无掩码时 "
+                f"{num(self.unmasked_leak)}）；对之前输入的最小梯度 {num(self.causal_dependence)}；"
+                f"填充使真实词元输出的最大变化 {num(self.padding_change)}"
+            )
+        return (
+            f"largest gradient of output t with respect to inputs after t {num(self.causal_leak)} "
+            f"(without the mask {num(self.unmasked_leak)}); smallest with respect to inputs up "
+            "to t "
+            f"{num(self.causal_dependence)}; largest change of real tokens under padding "
+            f"{num(self.padding_change)}"
+        )
+
+
+def _jacobian_norms(f, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Norms of $\\partial f(x)_t / \\partial x_s$ by central differences: (seq, seq)."""
+    seq, width = x.shape
+    norms = np.zeros((seq, seq))
+    for s in range(seq):
+        for c in range(width):
+            bump = np.zeros_like(x)
+            bump[s, c] = step
+            d_out = (f(x + bump) - f(x - bump)) / (2 * step)  # (seq, d): d out_t / d x_{s,c}
+            norms[:, s] += np.sum(d_out**2, axis=-1)
+    return np.sqrt(norms)
+
+
+@claim(
+    "masks-no-future-no-padding",
+    title={"en": "Masks: no future, no padding", "zh": "掩码：看不到未来，也看不到填充"},
+    statement={
+        "en": "Under a causal mask the gradient of output t with respect to every input after "
+        "t is exactly 0; with a padding mask the real tokens' outputs do not change.",
+        "zh": "使用因果掩码时，输出 t 对 t 之后每个输入的梯度恰好为 0；使用填充掩码时，"
+        "真实词元的输出不变。",
+    },
+)
+def mask_properties(seq: int = 6, d_model: int = 4, *, seed: int = 0) -> MaskProperties:
+    """a causal mask stops the future leaking in; a padding mask makes padding invisible.
+
+    Causality is checked by gradient: the Jacobian of self-attention (with random projections)
+    is measured by central differences, and every entry above the diagonal (output t, input after
+    t) must be exactly 0.
+
+    Args:
+        seq: number of tokens.
+        d_model: model width.
+        seed: seed of inputs and parameters.
+
+    Returns:
+        A `MaskProperties`.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((seq, d_model))
+    params = ref.init_multi_head_params(d_model, seed=seed)
+    mask = ref.causal_mask(seq)
+
+    def causal(tokens):
+        return ref.multi_head_attention(tokens, tokens, tokens, params, num_heads=2, mask=mask)[0]
+
+    def unmasked(tokens):
+        return ref.multi_head_attention(tokens, tokens, tokens, params, num_heads=2)[0]
+
+    grads = _jacobian_norms(causal, x)
+    future = np.triu(np.ones((seq, seq), dtype=bool), k=1)
+    # padding: sentence 0 has 3 real tokens; alone versus padded next to a sentence of `seq`
+    length = 3
+    alone, _ = ref.multi_head_attention(x[:length], x[:length], x[:length], params, num_heads=2)
+    batch = np.stack([x, rng.standard_normal((seq, d_model))])
+    batch[0, length:] = 100.0 * rng.standard_normal((seq - length, d_model))  # padding values
+    pad = ref.padding_mask(np.array([length, seq]), seq)  # (2, 1, seq)
+    padded, _ = ref.multi_head_attention(batch, batch, batch, params, num_heads=2, mask=pad)
+    return MaskProperties(
+        causal_leak=float(grads[future].max()),
+        causal_dependence=float(grads[~future].min()),
+        unmasked_leak=float(_jacobian_norms(unmasked, x)[future].max()),
+        padding_change=max_abs(padded[0, :length], alone),
+    )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 from matplotlib.patches import Rectangle
+from qkv import numpy as ref
 from qkv.numpy import scaled_dot_product_attention, scaled_dot_product_scores
 
+from qkvdocs.checks import claim, fmt_shape, max_abs, num
 from qkvdocs.figures import Figure, figure
 from qkvdocs.svg import new_figure, to_svg
 from qkvdocs.toy import TOKENS, toy_embeddings
@@ -153,3 +158,180 @@ def draw_shapes(lang: str) -> Figure:
     sizes = {"n": mats["x"].shape[0], "d": D_MODEL, "dk": D_K, "dv": D_V}
     caption, alt = text["caption"].format(**sizes), text["alt"].format(**sizes)
     return Figure(to_svg(fig, "matrix-form-shapes"), caption, alt)
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class ColumnsEqualRows:
+    """Result of `columns_equal_rows`.
+
+    Attributes:
+        out_error: largest difference between $O = V A'$ (columns) and
+            $(\\mathrm{softmax}(Q K^\\top / \\sqrt{d_k}) V)^\\top$ (rows, transposed).
+        weights_error: the same for $A'$ against the row weights, transposed.
+        column_shapes: shapes of `q_cols`, `weights_cols`, `out_cols`.
+        row_shapes: shapes of `query`, `weights`, `out`.
+    """
+
+    out_error: float
+    weights_error: float
+    column_shapes: dict
+    row_shapes: dict
+
+    @property
+    def holds(self) -> bool:
+        transposed = all(
+            tuple(reversed(self.column_shapes[c])) == self.row_shapes[w]
+            for c, w in (("weights_cols", "weights"), ("out_cols", "out"))
+        )
+        return self.out_error < 1e-12 and self.weights_error < 1e-12 and transposed
+
+    def shown(self, lang: str) -> str:
+        cols = ", ".join(f"{k} {fmt_shape(v)}" for k, v in self.column_shapes.items())
+        rows = ", ".join(f"{k} {fmt_shape(v)}" for k, v in self.row_shapes.items())
+        if lang == "zh":
+            return (
+                f"转置后输出的最大差 {num(self.out_error)}，"
+                f"权重的最大差 {num(self.weights_error)}；"
+                ""
+                f"列形式 {cols}；行形式 {rows}"
+            )
+        return (
+            f"largest difference after transposing: outputs {num(self.out_error)}, weights "
+            f"{num(self.weights_error)}; columns {cols}; rows {rows}"
+        )
+
+
+@claim(
+    "columns-equal-rows",
+    title={
+        "en": "Columns or rows: the same attention, transposed",
+        "zh": "列或行：同一个注意力，只差转置",
+    },
+    statement={
+        "en": "The notes' column convention $O = V\\,\\mathrm{softmax}(K^\\top Q)$ equals the "
+        "paper's row convention $\\mathrm{softmax}(Q K^\\top) V$, transposed.",
+        "zh": "笔记中的列约定 $O = V\\,\\mathrm{softmax}(K^\\top Q)$ 等于论文的行约定 "
+        "$\\mathrm{softmax}(Q K^\\top) V$ 的转置。",
+    },
+)
+def columns_equal_rows(
+    seq: int = 6, d_k: int = 4, d_v: int = 3, *, seed: int = 0
+) -> ColumnsEqualRows:
+    """the notes' column convention equals the paper's row convention, transposed.
+
+    Args:
+        seq: number of tokens.
+        d_k: width of queries and keys.
+        d_v: width of values.
+        seed: seed of the random inputs.
+
+    Returns:
+        A `ColumnsEqualRows`.
+    """
+    rng = np.random.default_rng(seed)
+    query = rng.standard_normal((seq, d_k))
+    key = rng.standard_normal((seq, d_k))
+    value = rng.standard_normal((seq, d_v))
+    # the notes stack tokens as columns: Q is (d_k, seq)
+    out_cols, weights_cols = ref.attention_column_form(query.T, key.T, value.T)
+    out, weights = ref.scaled_dot_product_attention(query, key, value)
+    return ColumnsEqualRows(
+        out_error=max_abs(out_cols, out.T),
+        weights_error=max_abs(weights_cols, weights.T),
+        column_shapes={
+            "q_cols": tuple(query.T.shape),
+            "weights_cols": tuple(weights_cols.shape),
+            "out_cols": tuple(out_cols.shape),
+        },
+        row_shapes={
+            "query": tuple(query.shape),
+            "weights": tuple(weights.shape),
+            "out": tuple(out.shape),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class ScoreMatrixShapes:
+    """Result of `score_matrix_shapes`.
+
+    Attributes:
+        shapes: name -> shape, in the order of the computation.
+        row_sum_error: largest |sum of a weight row - 1|.
+    """
+
+    shapes: dict
+    row_sum_error: float
+
+    @property
+    def holds(self) -> bool:
+        n = self.shapes["x"][0]
+        return (
+            self.shapes["scores"] == (n, n)
+            and self.shapes["weights"] == (n, n)
+            and self.shapes["out"] == (n, self.shapes["v"][1])
+            and self.row_sum_error < 1e-12
+        )
+
+    def shown(self, lang: str) -> str:
+        shapes = ", ".join(f"{k} {fmt_shape(v)}" for k, v in self.shapes.items())
+        return shapes
+
+
+@claim(
+    "score-matrix-n-by-n",
+    title={"en": "Six tokens, a 6 × 6 score matrix", "zh": "六个词元，6 × 6 的分数矩阵"},
+    statement={
+        "en": "For n tokens the scores and the weights are n × n whatever the widths; the "
+        "output has one refined row per token.",
+        "zh": "对 n 个词元，无论向量多宽，分数和权重都是 n × n；输出为每个词元给出一行"
+        "经过“提纯”的向量。",
+    },
+)
+def score_matrix_shapes(
+    seq: int = 6, d_model: int = 300, d_k: int = 64, *, seed: int = 0
+) -> ScoreMatrixShapes:
+    """note 004's example: six tokens of width 300 give a 6 x 6 score matrix.
+
+    The scores and the weights are n x n for n tokens whatever the widths; the output has one
+    "refined" row per token, each a weighted mix of the rows of V.
+
+    Args:
+        seq: number of tokens n.
+        d_model: embedding width.
+        d_k: width of queries and keys (values keep d_model).
+        seed: seed of the embeddings and projections.
+
+    Returns:
+        A `ScoreMatrixShapes`.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((seq, d_model))
+    w_q = rng.standard_normal((d_model, d_k)) / math.sqrt(d_model)
+    w_k = rng.standard_normal((d_model, d_k)) / math.sqrt(d_model)
+    w_v = rng.standard_normal((d_model, d_model)) / math.sqrt(d_model)
+    q, k, v = x @ w_q, x @ w_k, x @ w_v  # (seq, d_model) @ (d_model, d_k) -> (seq, d_k)
+    scores = ref.scaled_dot_product_scores(q, k)  # (seq, d_k) @ (d_k, seq) -> (seq, seq)
+    out, weights = ref.scaled_dot_product_attention(q, k, v)  # (seq, seq) @ (seq, d_model)
+    named = {
+        "x": x,
+        "w_q": w_q,
+        "w_k": w_k,
+        "w_v": w_v,
+        "q": q,
+        "k": k,
+        "v": v,
+        "scores": scores,
+        "weights": weights,
+        "out": out,
+    }
+    return ScoreMatrixShapes(
+        shapes={name: tuple(int(s) for s in a.shape) for name, a in named.items()},
+        row_sum_error=float(np.abs(weights.sum(axis=-1) - 1.0).max()),
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 from matplotlib.patches import Rectangle
+from qkv import numpy as ref
 from qkv.numpy import init_multi_head_params, multi_head_attention, split_heads
 
+from qkvdocs.checks import claim, max_abs, num
 from qkvdocs.figures import Figure, figure
 from qkvdocs.svg import new_figure, to_svg
 from qkvdocs.toy import TOKENS, toy_embeddings
@@ -120,3 +123,112 @@ def draw_split(lang: str) -> Figure:
     sizes = {"seq": seq, "d": d_model, "h": NUM_HEADS, "dh": d_head}
     caption, alt = text["caption"].format(**sizes), text["alt"].format(**sizes)
     return Figure(to_svg(fig, "multi-head-split"), caption, alt)
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class MultiHeadDecomposition:
+    """Result of `multi_head_decomposition`.
+
+    Attributes:
+        num_heads: the number of heads h used for the comparison.
+        split_error: largest difference between multi-head attention and h single-head attentions
+            on the column slices of $W^q, W^k, W^v$, concatenated and multiplied by $W^O$.
+        one_head_error: largest difference between `num_heads=1` and plain single-head attention
+            on the projections.
+        parameters: for each h tried, the number of parameters used.
+    """
+
+    num_heads: int
+    split_error: float
+    one_head_error: float
+    parameters: dict
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.split_error < 1e-12
+            and self.one_head_error < 1e-12
+            and len(self.parameters) >= 3
+            and len(set(self.parameters.values())) == 1
+        )
+
+    def shown(self, lang: str) -> str:
+        params = ", ".join(f"h = {h}: {p}" for h, p in self.parameters.items())
+        if lang == "zh":
+            return (
+                f"h = {self.num_heads} 时与逐头计算的最大差 {num(self.split_error)}；单头的最大差 "
+                f"{num(self.one_head_error)}；参数个数 {params}"
+            )
+        return (
+            f"largest difference from {self.num_heads} separate heads {num(self.split_error)}; "
+            "one head "
+            f"against single-head attention {num(self.one_head_error)}; parameters {params}"
+        )
+
+
+@claim(
+    "multi-head-concatenated-heads",
+    title={
+        "en": "Multi-head = h heads, concatenated and projected",
+        "zh": "多头 = h 个头拼接后再投影",
+    },
+    statement={
+        "en": "Multi-head attention equals h single-head attentions on column slices of "
+        "$W^q, W^k, W^v$, concatenated and multiplied by $W^O$; one head is plain "
+        "attention; the parameter count does not depend on h.",
+        "zh": "多头注意力等于在 $W^q, W^k, W^v$ 的列切片上做 h 个单头注意力，拼接后乘以 $W^O$；"
+        "一个头就是普通注意力；参数个数与 h 无关。",
+    },
+)
+def multi_head_decomposition(
+    num_heads: int = 4, d_model: int = 16, seq: int = 5, *, seed: int = 0
+) -> MultiHeadDecomposition:
+    """multi-head attention is h independent attentions, concatenated and projected.
+
+    Args:
+        num_heads: number of heads h (divides d_model).
+        d_model: model width.
+        seq: number of tokens.
+        seed: seed of the inputs and parameters.
+
+    Returns:
+        A `MultiHeadDecomposition`.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, seq, d_model))
+    params = ref.init_multi_head_params(d_model, bias=True, seed=seed)
+    out, _ = ref.multi_head_attention(x, x, x, params, num_heads=num_heads)
+    # the same computation, one head at a time
+    d_head = d_model // num_heads
+    heads = []
+    for h in range(num_heads):
+        cols = slice(h * d_head, (h + 1) * d_head)
+        q = x @ params.w_q[:, cols] + params.b_q[cols]  # (2, seq, d_model) @ (d_model, d_head)
+        k = x @ params.w_k[:, cols] + params.b_k[cols]
+        v = x @ params.w_v[:, cols] + params.b_v[cols]
+        heads.append(ref.scaled_dot_product_attention(q, k, v)[0])  # (2, seq, d_head)
+    by_hand = np.concatenate(heads, axis=-1) @ params.w_o + params.b_o  # (2, seq, d_model)
+    one, _ = ref.multi_head_attention(x, x, x, params, num_heads=1)
+    single, _ = ref.scaled_dot_product_attention(
+        x @ params.w_q + params.b_q, x @ params.w_k + params.b_k, x @ params.w_v + params.b_v
+    )
+    # one set of parameters serves every h: heads only decide how its columns are grouped
+    size = int(sum(np.asarray(a).size for a in params if a is not None))
+    parameters = {}
+    for h in (1, 2, 4, 8, 16):
+        if d_model % h == 0:
+            out_h, weights_h = ref.multi_head_attention(x, x, x, params, num_heads=h)
+            if out_h.shape == x.shape and weights_h.shape[-3] == h:
+                parameters[h] = size
+    return MultiHeadDecomposition(
+        num_heads=num_heads,
+        split_error=max_abs(out, by_hand),
+        one_head_error=max_abs(one, single @ params.w_o + params.b_o),
+        parameters=parameters,
+    )

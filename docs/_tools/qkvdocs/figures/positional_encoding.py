@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from qkv import numpy as ref
 from qkv.numpy import sinusoidal_positional_encoding
 
+from qkvdocs.checks import claim, max_abs, num
 from qkvdocs.figures import Figure, figure
 from qkvdocs.svg import new_figure, to_svg
 
@@ -136,4 +140,130 @@ def draw_offset(lang: str) -> Figure:
         to_svg(fig, "positional-encoding-offset"),
         text["dot_caption"].format(**fmt),
         text["dot_alt"].format(**fmt),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class PositionalProperties:
+    """Result of `positional_properties`.
+
+    Attributes:
+        equivariance_error: without positions, largest difference between attention of permuted
+            inputs and the permuted attention output (0 up to rounding).
+        with_positions_change: the same difference once positional encodings are added (not 0:
+            order now matters).
+        rotation_error: largest difference between PE(pos + k) and $M_k$ PE(pos), with $M_k$ the
+            block rotation built from PE(k) alone, over every pos and every k tried.
+        orthogonality_error: largest $|M_k^\\top M_k - I|$.
+        offset_spread: over each offset k, the spread (max - min over pos) of PE(pos) · PE(pos + k);
+            the largest spread over the offsets tried.
+    """
+
+    equivariance_error: float
+    with_positions_change: float
+    rotation_error: float
+    orthogonality_error: float
+    offset_spread: float
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.equivariance_error < 1e-12
+            and self.with_positions_change > 1e-3
+            and self.rotation_error < 1e-9
+            and self.orthogonality_error < 1e-12
+            and self.offset_spread < 1e-9
+        )
+
+    def shown(self, lang: str) -> str:
+        if lang == "zh":
+            return (
+                f"无位置信息时置换的最大误差 {num(self.equivariance_error)}（加上位置编码后变化 "
+                f"{num(self.with_positions_change)}）；PE(pos+k) 与旋转 M_k PE(pos) 的最大差 "
+                f"{num(self.rotation_error)}；点积随 pos 的最大波动 {num(self.offset_spread)}"
+            )
+        return (
+            f"permutation error without positions {num(self.equivariance_error)} (with positions "
+            f"added: {num(self.with_positions_change)}); largest difference between PE(pos+k) and "
+            f"the rotation M_k PE(pos) {num(self.rotation_error)}; largest spread of the dot "
+            "product "
+            f"over pos {num(self.offset_spread)}"
+        )
+
+
+def _rotation_from_offset(pe_k: np.ndarray) -> np.ndarray:
+    """The matrix $M_k$ with PE(pos + k) = $M_k$ PE(pos), built from the row PE(k) only."""
+    d_model = pe_k.shape[-1]
+    m = np.zeros((d_model, d_model))
+    for i in range(0, d_model, 2):
+        s, c = pe_k[i], pe_k[i + 1]  # sin(w k), cos(w k) of this frequency pair
+        # sin(w(p+k)) = cos(wk) sin(wp) + sin(wk) cos(wp)
+        # cos(w(p+k)) = cos(wk) cos(wp) - sin(wk) sin(wp)
+        m[i : i + 2, i : i + 2] = [[c, s], [-s, c]]
+    return m
+
+
+@claim(
+    "positional-encoding-rotations",
+    title={
+        "en": "Positions: equivariance, rotations, offsets",
+        "zh": "位置：等变性、旋转与偏移",
+    },
+    statement={
+        "en": "Without positions, permuting the inputs permutes the outputs. With sinusoidal "
+        "encodings, PE(pos+k) is a fixed rotation of PE(pos), and PE(pos)·PE(pos+k) "
+        "depends only on the offset k.",
+        "zh": "没有位置信息时，置换输入只会同样地置换输出。使用正弦位置编码时，PE(pos+k) 是 "
+        "PE(pos) 的一个固定旋转，PE(pos)·PE(pos+k) 只取决于偏移 k。",
+    },
+)
+def positional_properties(
+    num_positions: int = 64, d_model: int = 16, *, offsets: tuple = (1, 2, 5, 10), seed: int = 0
+) -> PositionalProperties:
+    """attention alone ignores order; sinusoidal encodings encode offsets linearly.
+
+    Args:
+        num_positions: positions of the encoding table.
+        d_model: model width (even).
+        offsets: the offsets k checked.
+        seed: seed of the random tokens and parameters.
+
+    Returns:
+        A `PositionalProperties`.
+    """
+    rng = np.random.default_rng(seed)
+    # 1. permutation equivariance of multi-head self-attention without positions
+    seq = 6
+    x = rng.standard_normal((seq, d_model))
+    params = ref.init_multi_head_params(d_model, seed=seed)
+    perm = rng.permutation(seq)
+
+    def attend(tokens):
+        return ref.multi_head_attention(tokens, tokens, tokens, params, num_heads=2)[0]
+
+    equivariance = max_abs(attend(x[perm]), attend(x)[perm])
+    pe = ref.sinusoidal_positional_encoding(num_positions, d_model)
+    with_positions = max_abs(attend(x[perm] + pe[:seq]), attend(x + pe[:seq])[perm])
+    # 2. PE(pos + k) = M_k PE(pos), M_k built from PE(k) alone (so it cannot depend on pos)
+    rotation_error, orthogonality_error, spread = 0.0, 0.0, 0.0
+    for k in offsets:
+        m = _rotation_from_offset(pe[k])
+        # (num_positions - k, d_model) @ (d_model, d_model)^T -> (num_positions - k, d_model)
+        rotation_error = max(rotation_error, max_abs(pe[k:], pe[:-k] @ m.T))
+        orthogonality_error = max(orthogonality_error, max_abs(m.T @ m, np.eye(d_model)))
+        # 3. PE(pos) . PE(pos + k) is the same for every pos
+        dots = np.sum(pe[:-k] * pe[k:], axis=-1)
+        spread = max(spread, float(dots.max() - dots.min()))
+    return PositionalProperties(
+        equivariance_error=equivariance,
+        with_positions_change=with_positions,
+        rotation_error=rotation_error,
+        orthogonality_error=orthogonality_error,
+        offset_spread=spread,
     )

@@ -10,10 +10,15 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import qkv.numpy as qnp
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from qkv import numpy as ref
+
+from qkvdocs.checks import claim, num
 
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS, toy_embeddings
@@ -276,3 +281,94 @@ def draw_soft_to_hard(lang: str) -> Figure:
     betas = ", ".join(f"{beta:g}" for beta in SHARPNESS)
     caption = t["caption"].format(token=tokens[QUERY], betas=betas)
     return Figure(svg=to_svg(fig, "query-key-value-soft-to-hard"), caption=caption, alt=t["alt"])
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class SoftLookupLimit:
+    """Result of `soft_lookup_limit`.
+
+    Attributes:
+        sharpness: the multipliers c applied to the scores.
+        distance: for each c, the largest distance between the soft lookup's output and the value
+            stored under the best-matching key (the hard lookup).
+        max_weight: for each c, the smallest (over queries) top attention weight.
+    """
+
+    sharpness: tuple
+    distance: tuple
+    max_weight: tuple
+
+    @property
+    def holds(self) -> bool:
+        d = self.distance
+        return (
+            all(a > b for a, b in pairwise(d)) and d[-1] < 1e-6 and self.max_weight[-1] > 1 - 1e-6
+        )
+
+    def shown(self, lang: str) -> str:
+        pairs = ", ".join(
+            f"c = {num(c)}: {num(d)}" for c, d in zip(self.sharpness, self.distance, strict=True)
+        )
+        if lang == "zh":
+            return f"软查找输出与硬查找结果的最大距离（分数乘以 c）：{pairs}"
+        return f"largest distance between soft and hard lookup (scores times c): {pairs}"
+
+
+@claim(
+    "soft-lookup-limit",
+    title={"en": "Hard lookup is the limit of soft lookup", "zh": "硬查找是软查找的极限"},
+    statement={
+        "en": "As the scores are multiplied by a growing factor c, the soft key-value lookup "
+        "returns the value stored under the best-matching key, exactly what a hard "
+        "lookup returns.",
+        "zh": "把分数乘以越来越大的因子 c，软的键值查找就返回最匹配的键所存的值，"
+        "正是硬查找的结果。",
+    },
+)
+def soft_lookup_limit(
+    sharpness: tuple = (1.0, 4.0, 16.0, 64.0, 256.0),
+    *,
+    num_keys: int = 8,
+    d_k: int = 4,
+    seed: int = 0,
+) -> SoftLookupLimit:
+    """hard key-value lookup is the one-hot limit of soft lookup.
+
+    A memory of `num_keys` unit-length keys and their values; queries are noisy copies of some
+    keys. Attention with scores multiplied by c (`scale=c / sqrt(d_k)`) returns a weighted mix of
+    values; as c grows the weights become one-hot and the output becomes the value of the
+    best-matching key, which is what a dictionary lookup returns.
+
+    Args:
+        sharpness: the multipliers c to try, increasing.
+        num_keys: number of stored key-value pairs.
+        d_k: width of keys and queries.
+        seed: seed of the random memory.
+
+    Returns:
+        A `SoftLookupLimit`.
+    """
+    rng = np.random.default_rng(seed)
+    key = rng.standard_normal((num_keys, d_k))
+    key /= np.linalg.norm(key, axis=-1, keepdims=True)
+    value = rng.standard_normal((num_keys, 3))
+    query = key + 0.1 * rng.standard_normal((num_keys, d_k))
+    # the hard lookup: the value stored under the key with the highest score
+    best = np.argmax(query @ key.T, axis=-1)
+    hard = value[best]
+    distance, max_weight = [], []
+    for c in sharpness:
+        out, weights = ref.scaled_dot_product_attention(query, key, value, scale=c / math.sqrt(d_k))
+        distance.append(float(np.linalg.norm(out - hard, axis=-1).max()))
+        max_weight.append(float(weights.max(axis=-1).min()))
+    return SoftLookupLimit(
+        sharpness=tuple(float(c) for c in sharpness),
+        distance=tuple(distance),
+        max_weight=tuple(max_weight),
+    )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 import numpy as np
+from qkv import numpy as ref
 from qkv.numpy import scaled_dot_product_scores, softmax
 
+from qkvdocs.checks import claim, fmt_nums, max_abs
 from qkvdocs.figures import Figure, figure
 from qkvdocs.svg import new_figure, to_svg
 
@@ -193,3 +198,141 @@ def draw_jacobian(lang: str) -> Figure:
     fig.subplots_adjust(wspace=0.32)
     alt = text["jac_alt"].format(**_numbers(data))
     return Figure(to_svg(fig, "scaling-jacobian"), text["jac_caption"], alt)
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class ScalingEffect:
+    """Result of `scaling_effect`.
+
+    Attributes:
+        d_k: the key widths tried.
+        variance_ratio: for each d_k, the sample variance of $q \\cdot k$ divided by d_k, for
+            q and k with independent unit-variance entries (close to 1).
+        jacobian_unscaled: for each d_k, the mean Frobenius norm of the softmax Jacobian
+            $\\mathrm{diag}(p) - p p^\\top$ at the scores $q \\cdot k$.
+        jacobian_scaled: the same at the scores $q \\cdot k / \\sqrt{d_k}$.
+        jacobian_formula_error: largest difference between the measured Jacobian (central finite
+            differences of [`softmax`][qkv.numpy.softmax]) and $\\mathrm{diag}(p) - p p^\\top$.
+    """
+
+    d_k: tuple
+    variance_ratio: tuple
+    jacobian_unscaled: tuple
+    jacobian_scaled: tuple
+    jacobian_formula_error: float
+
+    @property
+    def holds(self) -> bool:
+        u, s = self.jacobian_unscaled, self.jacobian_scaled
+        return (
+            all(0.9 <= v <= 1.1 for v in self.variance_ratio)
+            and all(a > b for a, b in pairwise(u))
+            and u[-1] < 0.5 * u[0]
+            and max(s) / min(s) < 1.25
+            and self.jacobian_formula_error < 1e-6
+        )
+
+    def shown(self, lang: str) -> str:
+        ratios = fmt_nums(self.variance_ratio)
+        unscaled = fmt_nums(self.jacobian_unscaled)
+        scaled = fmt_nums(self.jacobian_scaled)
+        dks = ", ".join(str(d) for d in self.d_k)
+        if lang == "zh":
+            return (
+                f"d_k = {dks} 时 Var(q·k)/d_k = {ratios}；softmax 雅可比矩阵的平均 Frobenius 范数："
+                f"不缩放 {unscaled}，缩放 {scaled}"
+            )
+        return (
+            f"for d_k = {dks}: Var(q·k)/d_k = {ratios}; mean Frobenius norm of the softmax "
+            f"Jacobian: unscaled {unscaled}, scaled {scaled}"
+        )
+
+
+def _softmax_jacobian(scores: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Jacobian of softmax over the last axis, by central differences: (*batch, n, n)."""
+    n = scores.shape[-1]
+    columns = []
+    for j in range(n):
+        bump = np.zeros(n)
+        bump[j] = step
+        # column j: d softmax(s) / d s_j
+        columns.append((ref.softmax(scores + bump) - ref.softmax(scores - bump)) / (2 * step))
+    return np.stack(columns, axis=-1)  # (*batch, n) x n -> (*batch, n, n); [i, j] = d p_i / d s_j
+
+
+@claim(
+    "scaling-keeps-softmax-responsive",
+    title={
+        "en": "Scaling by √d_k keeps softmax responsive",
+        "zh": "除以 √d_k 让 softmax 保持灵敏",
+    },
+    statement={
+        "en": "With unit-variance entries, $q \\cdot k$ has variance $d_k$. Unscaled, the "
+        "softmax Jacobian $\\mathrm{diag}(p) - p p^\\top$ shrinks toward 0 as $d_k$ "
+        "grows; divided by $\\sqrt{d_k}$ it keeps its size.",
+        "zh": "各分量方差为 1 时，$q \\cdot k$ 的方差为 $d_k$。不缩放时，softmax 的雅可比矩阵 "
+        "$\\mathrm{diag}(p) - p p^\\top$ 随 $d_k$ 增大趋向 0；除以 $\\sqrt{d_k}$ 后"
+        "它的大小保持不变。",
+    },
+)
+def scaling_effect(
+    d_k: tuple = (4, 16, 64, 256),
+    *,
+    seq_k: int = 16,
+    num_queries: int = 512,
+    num_samples: int = 4000,
+    seed: int = 0,
+) -> ScalingEffect:
+    """why divide by $\\sqrt{d_k}$.
+
+    With unit-variance entries, $q \\cdot k$ has variance $d_k$: the unscaled scores spread out
+    as d_k grows, softmax saturates toward one-hot, and its Jacobian
+    $\\mathrm{diag}(p) - p p^\\top$ (the factor every gradient through the weights is multiplied
+    by) shrinks toward 0. Divided by
+    $\\sqrt{d_k}$ the scores keep unit variance and the Jacobian keeps its size. The Jacobian is
+    measured with respect to the scores, not the query: the gradient with respect to q also carries
+    the factor k, which grows with d_k and hides the saturation.
+
+    Args:
+        d_k: key widths to try, increasing.
+        seq_k: number of keys each query scores.
+        num_queries: queries per d_k for the Jacobian, each with its own `seq_k` keys.
+        num_samples: (q, k) pairs per d_k for the variance.
+        seed: seed of the random vectors.
+
+    Returns:
+        A `ScalingEffect`.
+    """
+    rng = np.random.default_rng(seed)
+    variance_ratio: list[float] = []
+    unscaled: list[float] = []
+    scaled: list[float] = []
+    formula_error = 0.0
+    for width in d_k:
+        q = rng.standard_normal((num_samples, width))
+        k = rng.standard_normal((num_samples, width))
+        variance_ratio.append(float(np.var(np.sum(q * k, axis=-1)) / width))
+        # each query scores its own fresh set of keys, so the mean is over queries and key sets
+        query = rng.standard_normal((num_queries, 1, width))
+        key = rng.standard_normal((num_queries, seq_k, width))
+        for scale, norms in ((1.0, unscaled), (1.0 / math.sqrt(width), scaled)):
+            # (num_queries, 1, width) @ (num_queries, width, seq_k) -> (num_queries, seq_k)
+            scores = ref.scaled_dot_product_scores(query, key, scale=scale)[:, 0]
+            jacobian = _softmax_jacobian(scores)  # (num_queries, seq_k, seq_k)
+            p = ref.softmax(scores)
+            formula = p[:, :, None] * np.eye(seq_k) - p[:, :, None] * p[:, None, :]
+            formula_error = max(formula_error, max_abs(jacobian, formula))
+            norms.append(float(np.linalg.norm(jacobian, axis=(-2, -1)).mean()))
+    return ScalingEffect(
+        d_k=tuple(int(w) for w in d_k),
+        variance_ratio=tuple(variance_ratio),
+        jacobian_unscaled=tuple(unscaled),
+        jacobian_scaled=tuple(scaled),
+        jacobian_formula_error=formula_error,
+    )

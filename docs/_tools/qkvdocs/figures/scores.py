@@ -6,10 +6,16 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import qkv.numpy as qnp
+from qkv import numpy as ref
+
+from qkvdocs.checks import claim, max_abs, num
 
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS, toy_embeddings
@@ -115,3 +121,118 @@ def draw_scores(lang: str) -> Figure:
     taken = sum(1 for i, best in enumerate(maps["dot"].argmax(axis=-1)) if best == longest != i)
     caption = t["caption"].format(d=D_MODEL, long=tokens[longest], taken=taken)
     return Figure(svg=to_svg(fig, "scores-compared"), caption=caption, alt=t["alt"])
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class ScoreFunctions:
+    """Result of `score_functions`.
+
+    Attributes:
+        max_error: per score function, the largest difference from its one-line formula.
+        shapes: per score function, the shape of the returned scores.
+        parameters: per score function, how many numbers it takes beyond `query` and `key`
+            (the trainable parameters it needs).
+    """
+
+    max_error: dict
+    shapes: dict
+    parameters: dict
+
+    @property
+    def holds(self) -> bool:
+        free = ("dot", "scaled dot", "cosine")
+        return (
+            max(self.max_error.values()) < 1e-12
+            and all(self.parameters[k] == 0 for k in free)
+            and self.parameters["additive"] > 0
+            and self.parameters["bilinear"] > 0
+            and len(set(self.shapes.values())) == 1
+        )
+
+    def shown(self, lang: str) -> str:
+        errors = num(max(self.max_error.values()))
+        params = ", ".join(f"{k} {v}" for k, v in self.parameters.items())
+        if lang == "zh":
+            return f"五个分数函数与公式的最大差 {errors}；参数个数：{params}"
+        return f"largest difference from the formulas {errors}; parameters: {params}"
+
+
+def _parameter_count(function, arrays: dict) -> int:
+    """Sizes of the array arguments a score function takes beyond `query` and `key`."""
+    names = [
+        name
+        for name, p in inspect.signature(function).parameters.items()
+        if name not in ("query", "key") and p.kind is not inspect.Parameter.KEYWORD_ONLY
+    ]
+    return int(sum(np.asarray(arrays[name]).size for name in names))
+
+
+@claim(
+    "score-functions",
+    title={
+        "en": "Every score function; parameter-free ones cannot learn",
+        "zh": "所有分数函数；无参数的相似度无法学习",
+    },
+    statement={
+        "en": "Dot product, scaled dot product, cosine, additive and bilinear scores each "
+        "match their formula; the first three take no parameters, so training has "
+        "nothing to adjust in them.",
+        "zh": "点积、缩放点积、余弦、加性和双线性分数都与各自的公式一致；前三者没有参数，"
+        "训练时没有可调整的东西。",
+    },
+)
+def score_functions(
+    seq_q: int = 3, seq_k: int = 5, d_k: int = 4, *, hidden: int = 6, seed: int = 0
+) -> ScoreFunctions:
+    """every score function, checked against its formula, and what each can learn.
+
+    Dot product $q \\cdot k$, scaled dot product $q \\cdot k / \\sqrt{d_k}$, cosine
+    $q \\cdot k / (\\lVert q \\rVert \\lVert k \\rVert)$, additive $v^\\top \\tanh(W_q q + W_k k)$
+    and bilinear $q^\\top W k$. The parameter count comes from each function's signature: the
+    similarities without parameters take nothing but `query` and `key`, so training has nothing to
+    change in them.
+
+    Args:
+        seq_q: number of queries.
+        seq_k: number of keys.
+        d_k: width of queries and keys.
+        hidden: hidden width of the additive score.
+        seed: seed of the random inputs.
+
+    Returns:
+        A `ScoreFunctions`.
+    """
+    rng = np.random.default_rng(seed)
+    query = rng.standard_normal((seq_q, d_k))
+    key = rng.standard_normal((seq_k, d_k))
+    w_q = rng.standard_normal((d_k, hidden))
+    w_k = rng.standard_normal((d_k, hidden))
+    v = rng.standard_normal(hidden)
+    weight = rng.standard_normal((d_k, d_k))
+    arrays = {"w_q": w_q, "w_k": w_k, "v": v, "weight": weight}
+    norms_q = np.linalg.norm(query, axis=-1, keepdims=True)
+    norms_k = np.linalg.norm(key, axis=-1, keepdims=True)
+    cases: dict[str, tuple[Any, tuple, np.ndarray]] = {
+        "dot": (ref.dot_product_scores, (query, key), query @ key.T),
+        "scaled dot": (ref.scaled_dot_product_scores, (query, key), query @ key.T / math.sqrt(d_k)),
+        "cosine": (ref.cosine_scores, (query, key), (query / norms_q) @ (key / norms_k).T),
+        "additive": (
+            ref.additive_scores,
+            (query, key, w_q, w_k, v),
+            np.tanh((query @ w_q)[:, None, :] + (key @ w_k)[None, :, :]) @ v,
+        ),
+        "bilinear": (ref.bilinear_scores, (query, key, weight), query @ weight @ key.T),
+    }
+    max_error, shapes, parameters = {}, {}, {}
+    for name, (function, args, expected) in cases.items():
+        scores = function(*args)
+        max_error[name] = max_abs(scores, expected)
+        shapes[name] = tuple(int(s) for s in scores.shape)
+        parameters[name] = _parameter_count(function, arrays)
+    return ScoreFunctions(max_error=max_error, shapes=shapes, parameters=parameters)

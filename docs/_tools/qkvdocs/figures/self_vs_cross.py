@@ -11,8 +11,13 @@ highest against the key of its translation. The point of the figure is the shape
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import qkv.numpy as qnp
+from qkv import numpy as ref
+
+from qkvdocs.checks import claim, fmt_shape, max_abs, num
 
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS, toy_embeddings
@@ -127,4 +132,101 @@ def draw_heatmap(lang: str) -> Figure:
         svg=to_svg(fig, "self-vs-cross-heatmap"),
         caption=t["caption"].format(t=TARGET_LENGTH),
         alt=t["alt"].format(t=TARGET_LENGTH),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class CrossAttentionShapes:
+    """Result of `cross_attention_shapes`.
+
+    Attributes:
+        target_shape: shape of the decoder-side input (seq_q, d_model).
+        source_shape: shape of the encoder output (seq_k, d_model).
+        weights_shape: shape of the per-head weights (heads, seq_q, seq_k).
+        out_shape: shape of the output (seq_q, d_model): one vector per target token.
+        row_sum_error: largest |sum of a weight row - 1|.
+        target_isolation: largest change of output 0 when the other target tokens change (0: each
+            target token reads only the source).
+    """
+
+    target_shape: tuple
+    source_shape: tuple
+    weights_shape: tuple
+    out_shape: tuple
+    row_sum_error: float
+    target_isolation: float
+
+    @property
+    def holds(self) -> bool:
+        seq_q, d_model = self.target_shape
+        seq_k = self.source_shape[0]
+        return (
+            seq_q != seq_k
+            and self.weights_shape[-2:] == (seq_q, seq_k)
+            and self.out_shape == (seq_q, d_model)
+            and self.row_sum_error < 1e-12
+            and self.target_isolation < 1e-12
+        )
+
+    def shown(self, lang: str) -> str:
+        if lang == "zh":
+            return (
+                f"目标 {fmt_shape(self.target_shape)}，源 {fmt_shape(self.source_shape)} → 权重 "
+                f"{fmt_shape(self.weights_shape)}，输出 {fmt_shape(self.out_shape)}；行和误差 "
+                f"{num(self.row_sum_error)}"
+            )
+        return (
+            f"target {fmt_shape(self.target_shape)}, source {fmt_shape(self.source_shape)} → "
+            "weights "
+            f"{fmt_shape(self.weights_shape)}, output {fmt_shape(self.out_shape)}; row-sum error "
+            f"{num(self.row_sum_error)}"
+        )
+
+
+@claim(
+    "cross-attention-shapes",
+    title={"en": "Cross-attention with seq_q ≠ seq_k", "zh": "seq_q ≠ seq_k 的交叉注意力"},
+    statement={
+        "en": "Queries from the target and keys and values from the source give a "
+        "seq_q × seq_k weight matrix and one output per target token.",
+        "zh": "查询来自目标序列、键和值来自源序列时，权重矩阵为 seq_q × seq_k，"
+        "每个目标词元得到一个输出。",
+    },
+)
+def cross_attention_shapes(
+    seq_q: int = 3, seq_k: int = 5, d_model: int = 8, *, num_heads: int = 2, seed: int = 0
+) -> CrossAttentionShapes:
+    """cross-attention: queries from the target, keys and values from the source.
+
+    Args:
+        seq_q: target length.
+        seq_k: source length (different from seq_q).
+        d_model: model width.
+        num_heads: number of heads.
+        seed: seed of inputs and parameters.
+
+    Returns:
+        A `CrossAttentionShapes`.
+    """
+    rng = np.random.default_rng(seed)
+    target = rng.standard_normal((seq_q, d_model))
+    source = rng.standard_normal((seq_k, d_model))
+    params = ref.init_multi_head_params(d_model, seed=seed)
+    out, weights = ref.multi_head_attention(target, source, source, params, num_heads=num_heads)
+    changed = target.copy()
+    changed[1:] = rng.standard_normal((seq_q - 1, d_model))
+    out_changed, _ = ref.multi_head_attention(changed, source, source, params, num_heads=num_heads)
+    return CrossAttentionShapes(
+        target_shape=tuple(target.shape),
+        source_shape=tuple(source.shape),
+        weights_shape=tuple(weights.shape),
+        out_shape=tuple(out.shape),
+        row_sum_error=float(np.abs(weights.sum(axis=-1) - 1.0).max()),
+        target_isolation=max_abs(out_changed[0], out[0]),
     )

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import qkv.numpy as qnp
+from qkv import numpy as ref
+
+from qkvdocs.checks import claim, max_abs, num
 
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS, toy_embeddings
@@ -154,3 +159,137 @@ def draw_weights(lang: str) -> Figure:
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig.tight_layout()
     return Figure(svg=to_svg(fig, "soft-hard-local-weights"), caption=t["caption"], alt=t["alt"])
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class SoftHardLocal:
+    """Result of `soft_hard_local`.
+
+    Attributes:
+        hard_is_argmax_one_hot: hard weights equal the one-hot of the argmax of the scores.
+        hard_out_error: largest difference between the hard output and the selected values.
+        taus: the Gumbel-softmax temperatures tried, decreasing.
+        gumbel_distance: for each tau, the mean L1 distance between a Gumbel-softmax weight row and
+            the one-hot of its own argmax (0 = exactly one-hot).
+        local_error: largest difference between local attention and global attention with the
+            band mask |i - j| <= window.
+        seq: sequence length n of the local comparison.
+        window: the window w.
+        band_entries: number of (query, key) pairs local attention scores: mask entries that are
+            True, at most n (2w + 1).
+        full_entries: number of pairs global attention scores: n^2.
+    """
+
+    hard_is_argmax_one_hot: bool
+    hard_out_error: float
+    taus: tuple
+    gumbel_distance: tuple
+    local_error: float
+    seq: int
+    window: int
+    band_entries: int
+    full_entries: int
+
+    @property
+    def holds(self) -> bool:
+        d = self.gumbel_distance
+        return (
+            self.hard_is_argmax_one_hot
+            and self.hard_out_error < 1e-12
+            and all(a > b for a, b in pairwise(d))
+            and d[-1] < 0.05
+            and self.local_error < 1e-12
+            and self.band_entries <= self.seq * (2 * self.window + 1) < self.full_entries
+        )
+
+    def shown(self, lang: str) -> str:
+        gumbel = ", ".join(
+            f"τ = {t:g}: {num(d)}" for t, d in zip(self.taus, self.gumbel_distance, strict=True)
+        )
+        n, w = self.seq, self.window
+        if lang == "zh":
+            hard = "是" if self.hard_is_argmax_one_hot else "否"
+            return (
+                f"硬注意力权重等于 argmax 的独热向量：{hard}；"
+                f"Gumbel-softmax 与独热向量的平均 L1 距离 {gumbel}；"
+                f"局部注意力与带状掩码全局注意力的最大差 {num(self.local_error)}，n = {n}、"
+                f"w = {w} 时计算 {self.band_entries} 个分数，n(2w+1) = {n * (2 * w + 1)}，"
+                f"n² = {self.full_entries}"
+            )
+        hard = "yes" if self.hard_is_argmax_one_hot else "no"
+        return (
+            f"hard weights equal the argmax one-hot: {hard}; mean L1 distance of Gumbel-softmax "
+            f"weights to one-hot {gumbel}; local against banded global attention "
+            f"{num(self.local_error)}, scoring {self.band_entries} pairs for n = {n}, w = {w} "
+            f"(n(2w+1) = {n * (2 * w + 1)}, n² = {self.full_entries})"
+        )
+
+
+@claim(
+    "hard-gumbel-local",
+    title={
+        "en": "Hard, Gumbel-softmax and local attention",
+        "zh": "硬注意力、Gumbel-softmax 与局部注意力",
+    },
+    statement={
+        "en": "Hard attention is the one-hot of the argmax; Gumbel-softmax weights approach "
+        "one-hot as τ → 0; local attention equals global attention with a band mask "
+        "and scores only about n(2w+1) of the n² pairs.",
+        "zh": "硬注意力是 argmax 的独热向量；τ → 0 时 Gumbel-softmax 的权重趋于独热；"
+        "局部注意力等于加了带状掩码的全局注意力，只计算 n² 对中约 n(2w+1) 对的分数。",
+    },
+)
+def soft_hard_local(
+    taus: tuple = (10.0, 1.0, 0.1, 0.01), *, seq: int = 64, window: int = 2, seed: int = 0
+) -> SoftHardLocal:
+    """hard attention, its Gumbel-softmax relaxation, and local attention.
+
+    Args:
+        taus: Gumbel-softmax temperatures, decreasing.
+        seq: sequence length n for local attention.
+        window: local window w.
+        seed: seed of inputs and of the Gumbel noise.
+
+    Returns:
+        A `SoftHardLocal`.
+    """
+    rng = np.random.default_rng(seed)
+    d_k = 4
+    query = rng.standard_normal((8, d_k))
+    key = rng.standard_normal((10, d_k))
+    value = rng.standard_normal((10, 3))
+    # hard: the argmax one-hot of the same scores soft attention uses
+    hard_out, hard_weights = ref.hard_attention(query, key, value)
+    scores = ref.scaled_dot_product_scores(query, key)
+    one_hot = np.eye(key.shape[0])[np.argmax(scores, axis=-1)]
+    # Gumbel-softmax: many samples of the same rows at each temperature
+    many = np.broadcast_to(query, (64, *query.shape))
+    distance = []
+    for tau in taus:
+        _, weights = ref.gumbel_softmax_attention(
+            many, key, value, tau=tau, generator=np.random.default_rng(seed)
+        )
+        nearest = np.eye(key.shape[0])[np.argmax(weights, axis=-1)]
+        distance.append(float(np.abs(weights - nearest).sum(axis=-1).mean()))
+    # local attention against global attention with a band mask
+    x = rng.standard_normal((seq, d_k))
+    band = ref.local_mask(seq, window=window)
+    local_out, _ = ref.local_attention(x, x, x, window=window)
+    global_out, _ = ref.scaled_dot_product_attention(x, x, x, mask=band)
+    return SoftHardLocal(
+        hard_is_argmax_one_hot=bool(np.array_equal(hard_weights, one_hot)),
+        hard_out_error=max_abs(hard_out, one_hot @ value),
+        taus=tuple(float(t) for t in taus),
+        gumbel_distance=tuple(distance),
+        local_error=max_abs(local_out, global_out),
+        seq=seq,
+        window=window,
+        band_entries=int(np.asarray(band).sum()),
+        full_entries=seq * seq,
+    )

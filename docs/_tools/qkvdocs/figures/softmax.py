@@ -8,8 +8,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import qkv.numpy as qnp
+from qkv import numpy as ref
+
+from qkvdocs.checks import claim, max_abs, num
 
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS
@@ -152,3 +157,158 @@ def draw_normalisations(lang: str) -> Figure:
     scores = ", ".join(f"{value:g}" for value in EXAMPLE_SCORES)
     caption = t["caption"].format(scores=scores)
     return Figure(svg=to_svg(fig, "softmax-normalisations"), caption=caption, alt=t["alt"])
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class SoftmaxProperties:
+    """Result of `softmax_properties`.
+
+    Attributes:
+        row_sum_error: largest |sum of a row - 1| over random rows (float64).
+        min_weight: smallest weight seen (all weights are non-negative).
+        shift_error: largest change of the weights when every logit of a row gets the same shift.
+        huge_logits: the float32 weights of the logits `[1e4, -1e4, 0]`, rounded.
+        huge_finite: whether those weights are finite.
+        naive_finite: whether the textbook formula `exp(x) / sum(exp(x))` stays finite there.
+    """
+
+    row_sum_error: float
+    min_weight: float
+    shift_error: float
+    huge_logits: tuple
+    huge_finite: bool
+    naive_finite: bool
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.row_sum_error < 1e-12
+            and self.min_weight >= 0
+            and self.shift_error < 1e-12
+            and self.huge_finite
+            and self.huge_logits == (1.0, 0.0, 0.0)
+            and not self.naive_finite
+        )
+
+    def shown(self, lang: str) -> str:
+        logits = ", ".join(f"{w:g}" for w in self.huge_logits)
+        if lang == "zh":
+            naive = "溢出为 NaN" if not self.naive_finite else "有限"
+            return (
+                f"行和与 1 的最大差 {num(self.row_sum_error)}；"
+                f"平移后的最大变化 {num(self.shift_error)}；"
+                ""
+                f"float32 下 softmax([1e4, -1e4, 0]) = [{logits}]，朴素公式{naive}"
+            )
+        naive = "overflows to NaN" if not self.naive_finite else "stays finite"
+        return (
+            f"largest row-sum error {num(self.row_sum_error)}; largest change under a shift "
+            f"{num(self.shift_error)}; softmax([1e4, -1e4, 0]) in float32 = [{logits}], the naive "
+            f"formula {naive}"
+        )
+
+
+@claim(
+    "softmax-shift-invariance",
+    title={"en": "Softmax gives weights, stably", "zh": "softmax 稳定地给出权重"},
+    statement={
+        "en": "Softmax rows are non-negative and sum to 1, adding the same number to every "
+        "score of a row changes nothing, and logits of ±1e4 in float32 give finite "
+        "weights.",
+        "zh": "softmax 的每一行非负且和为 1；给一行的所有分数加上同一个数，结果不变；"
+        "float32 下 ±1e4 的 logits 仍给出有限的权重。",
+    },
+)
+def softmax_properties(*, seed: int = 0) -> SoftmaxProperties:
+    """softmax turns any scores into weights that sum to 1, and does it stably.
+
+    Args:
+        seed: seed of the random logits.
+
+    Returns:
+        A `SoftmaxProperties`.
+    """
+    rng = np.random.default_rng(seed)
+    logits = 5.0 * rng.standard_normal((64, 10))
+    weights = ref.softmax(logits, axis=-1)
+    shifted = ref.softmax(logits + 1000.0 * rng.standard_normal((64, 1)), axis=-1)
+    huge = np.array([1e4, -1e4, 0.0], dtype=np.float32)
+    huge_weights = ref.softmax(huge)
+    with np.errstate(over="ignore", invalid="ignore"):
+        naive = np.exp(huge) / np.exp(huge).sum()
+    return SoftmaxProperties(
+        row_sum_error=float(np.abs(weights.sum(axis=-1) - 1.0).max()),
+        min_weight=float(weights.min()),
+        shift_error=max_abs(shifted, weights),
+        huge_logits=tuple(round(float(w), 4) for w in huge_weights),
+        huge_finite=bool(np.isfinite(huge_weights).all()),
+        naive_finite=bool(np.isfinite(naive).all()),
+    )
+
+
+@dataclass(frozen=True)
+class LoopEqualsMatrix:
+    """Result of `loop_equals_matrix`.
+
+    Attributes:
+        out_error: largest difference between the loop's outputs and the matrix form's.
+        weights_error: the same for the attention weights.
+    """
+
+    out_error: float
+    weights_error: float
+
+    @property
+    def holds(self) -> bool:
+        return self.out_error < 1e-12 and self.weights_error < 1e-12
+
+    def shown(self, lang: str) -> str:
+        if lang == "zh":
+            return f"输出的最大差 {num(self.out_error)}，权重的最大差 {num(self.weights_error)}"
+        return (
+            f"largest difference: outputs {num(self.out_error)}, weights {num(self.weights_error)}"
+        )
+
+
+@claim(
+    "loop-equals-matrix",
+    title={
+        "en": "The per-query loop equals the matrix form",
+        "zh": "逐个查询的循环等于矩阵形式",
+    },
+    statement={
+        "en": "Computing $b^i = \\sum_j \\alpha'_{i,j} v^j$ one query at a time gives the same "
+        "outputs and weights as the matrix form.",
+        "zh": "逐个查询计算 $b^i = \\sum_j \\alpha'_{i,j} v^j$，得到的输出和权重与矩阵形式相同。",
+    },
+)
+def loop_equals_matrix(
+    seq_q: int = 5, seq_k: int = 7, d_k: int = 4, d_v: int = 3, *, seed: int = 0
+) -> LoopEqualsMatrix:
+    """the per-query loop $b^i = \\sum_j \\alpha'_{i,j} v^j$ equals the matrix form.
+
+    Args:
+        seq_q: number of queries.
+        seq_k: number of keys (and values).
+        d_k: width of queries and keys.
+        d_v: width of values.
+        seed: seed of the random inputs.
+
+    Returns:
+        A `LoopEqualsMatrix`.
+    """
+    rng = np.random.default_rng(seed)
+    query = rng.standard_normal((seq_q, d_k))
+    key = rng.standard_normal((seq_k, d_k))
+    value = rng.standard_normal((seq_k, d_v))
+    out_loop, weights_loop = ref.attention_loop(query, key, value)
+    out, weights = ref.scaled_dot_product_attention(query, key, value)
+    return LoopEqualsMatrix(
+        out_error=max_abs(out_loop, out), weights_error=max_abs(weights_loop, weights)
+    )

@@ -1,6 +1,6 @@
 """Figures of the page "Teacher forcing" (concepts/teacher-forcing).
 
-- `teacher-forcing-steps`: the toy counting task of `qkv.claims.teacher_forcing_toy`, step by step:
+- `teacher-forcing-steps`: the toy counting task of `teacher_forcing_toy`, step by step:
   the target, the predictions under teacher forcing and in free running, wrong tokens marked, and
   the running count of errors under each regime.
 - `teacher-forcing-schedules`: the three decay schedules of scheduled sampling (Bengio et al., 2015)
@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.patches import Rectangle
-from qkv.claims import teacher_forcing_toy
+
+from qkvdocs.checks import claim
 
 from ..svg import new_figure, to_svg
 from . import Figure, figure
@@ -34,7 +36,7 @@ STEPS_TEXT = {
             "previous prediction (free running, as at inference); wrong tokens are red. Bottom: "
             "errors so far. Under teacher forcing the mistake costs one token each time {wrong} "
             "comes round ({tf} of {steps}); in free running every token after the first mistake "
-            "is wrong ({fr} of {steps}). Computed by qkv.claims.teacher_forcing_toy."
+            "is wrong ({fr} of {steps}). Computed by teacher_forcing_toy."
         ),
         "alt": (
             "A grid of tokens in three rows over {steps} steps, with red cells where the predictio"
@@ -57,7 +59,7 @@ STEPS_TEXT = {
             "误数。"
             "在教师强制下，每次遇到 {wrong} 只错一个词元（{steps} 个中错 {tf} 个）；在自由运行中，"
             "第一次"
-            "出错之后的每个词元都是错的（{steps} 个中错 {fr} 个）。由 qkv.claims.teacher_forcing_t"
+            "出错之后的每个词元都是错的（{steps} 个中错 {fr} 个）。由 teacher_forcing_t"
             "oy 算出。"
         ),
         "alt": (
@@ -209,4 +211,112 @@ def draw_schedules(lang: str) -> Figure:
         svg = to_svg(fig, "teacher-forcing-schedules")
     return Figure(
         svg=svg, caption=t["caption"].format(n=ITERATIONS), alt=t["alt"].format(n=ITERATIONS)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class TeacherForcingToy:
+    """Result of `teacher_forcing_toy`.
+
+    Attributes:
+        target: the target sequence (counting modulo `vocab`).
+        teacher_forced: the model's predictions of tokens 1.. when each input is the true previous
+            token.
+        free_running: its predictions when each input is its own previous prediction.
+        teacher_forced_errors: wrong tokens under teacher forcing.
+        free_running_errors: wrong tokens in free running.
+        first_error: position of the first wrong token (the same in both modes).
+        steps: number of predicted tokens.
+    """
+
+    target: tuple
+    teacher_forced: tuple
+    free_running: tuple
+    teacher_forced_errors: int
+    free_running_errors: int
+    first_error: int
+    steps: int
+
+    @property
+    def holds(self) -> bool:
+        return (
+            0 < self.teacher_forced_errors < self.free_running_errors
+            and self.free_running_errors == self.steps - self.first_error + 1
+        )
+
+    def shown(self, lang: str) -> str:
+        if lang == "zh":
+            return (
+                f"预测 {self.steps} 个词元：教师强制错 {self.teacher_forced_errors} 个，自由运行错 "
+                f"{self.free_running_errors} 个（从第 {self.first_error} 个起全部错误）"
+            )
+        return (
+            f"{self.steps} predicted tokens: {self.teacher_forced_errors} wrong under teacher "
+            "forcing, "
+            f"{self.free_running_errors} wrong in free running (every token from position "
+            f"{self.first_error} on)"
+        )
+
+
+@claim(
+    "teacher-forcing-one-wrong-step",
+    title={
+        "en": "One wrong step: teacher forcing versus free running",
+        "zh": "一步出错：教师强制与自由运行",
+    },
+    statement={
+        "en": "A toy model that counts modulo 8 but gets one successor wrong: fed the true "
+        "previous token (teacher forcing) it errs only where that token appears; fed its "
+        "own outputs (free running) every token after its first mistake is wrong.",
+        "zh": "一个对 8 取模计数、但有一个后继算错的玩具模型："
+        "输入真实的前一个词元（教师强制）时，只在那个词元出现处出错；"
+        "输入自己的输出（自由运行）时，第一次出错之后的每个词元都错。",
+    },
+)
+def teacher_forcing_toy(length: int = 16, *, vocab: int = 8, wrong: int = 3) -> TeacherForcingToy:
+    """teacher forcing versus free running on a toy counting task.
+
+    The task: continue the sequence 0, 1, 2, ... counting modulo `vocab`. The model predicts the
+    next token from the current one with a lookup table that is right for every token except
+    `wrong`, after which it predicts `wrong + 2` instead of `wrong + 1`. Under teacher forcing
+    (training: the input at every step is the true previous token) that one mistake costs one token
+    each time `wrong` appears. In free running (inference: the input is the model's own previous
+    output) the model never sees the true tokens again: after its first mistake it keeps counting
+    from the wrong place and every later token is wrong. This gap between the two regimes is
+    exposure bias; scheduled sampling narrows it by feeding the model some of its own predictions
+    during training.
+
+    Args:
+        length: target length (the first token is given, the rest are predicted).
+        vocab: vocabulary size (tokens 0 .. vocab-1).
+        wrong: the one token whose successor the model gets wrong.
+
+    Returns:
+        A `TeacherForcingToy`.
+    """
+    target = [t % vocab for t in range(length)]
+    next_token = [(t + 1) % vocab for t in range(vocab)]  # the model: one lookup per step
+    next_token[wrong] = (wrong + 2) % vocab  # its single one-step mistake
+    teacher_forced = [next_token[t] for t in target[:-1]]  # input: the true previous token
+    free_running = []
+    token = target[0]
+    for _ in range(length - 1):  # input: the model's own previous output
+        token = next_token[token]
+        free_running.append(token)
+    truth = target[1:]
+    mistakes = [i + 1 for i, (p, t) in enumerate(zip(teacher_forced, truth, strict=True)) if p != t]
+    return TeacherForcingToy(
+        target=tuple(target),
+        teacher_forced=tuple(teacher_forced),
+        free_running=tuple(free_running),
+        teacher_forced_errors=sum(p != t for p, t in zip(teacher_forced, truth, strict=True)),
+        free_running_errors=sum(p != t for p, t in zip(free_running, truth, strict=True)),
+        first_error=mistakes[0] if mistakes else -1,
+        steps=length - 1,
     )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+from qkv import numpy as ref
 from qkv.numpy import (
     init_multi_head_params,
     scaled_dot_product_attention,
     scaled_dot_product_scores,
 )
 
+from qkvdocs.checks import claim, max_abs, num
 from qkvdocs.figures import Figure, figure
 from qkvdocs.svg import new_figure, to_svg
 from qkvdocs.toy import TOKENS, toy_embeddings
@@ -126,3 +129,121 @@ def draw_shared_vs_separate(lang: str) -> Figure:
     fig.subplots_adjust(hspace=0.35, wspace=0.1)
     caption = text["caption"].format(d=D_MODEL, n=seq, u=1 / seq)
     return Figure(to_svg(fig, "three-projections-shared-vs-separate"), caption, text["alt"])
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class SharedProjectionEffect:
+    """Result of `shared_projection_effect`.
+
+    Attributes:
+        seq: tokens per sequence n.
+        d_model: model width.
+        asymmetry_shared: largest $|S - S^\\top|$ of the score matrix with $W^q = W^k$.
+        asymmetry_separate: the same with separate $W^q$, $W^k$.
+        self_weight_shared: mean weight a token gives itself, shared $W^q = W^k$.
+        self_weight_separate: the same with separate matrices.
+        uniform: $1/n$, the self-weight of uniform attention.
+    """
+
+    seq: int
+    d_model: int
+    asymmetry_shared: float
+    asymmetry_separate: float
+    self_weight_shared: float
+    self_weight_separate: float
+    uniform: float
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.asymmetry_shared < 1e-12
+            and self.asymmetry_separate > 0.1
+            and self.self_weight_shared > 0.9
+            and 0.8 <= self.self_weight_separate / self.uniform <= 1.25
+        )
+
+    def shown(self, lang: str) -> str:
+        if lang == "zh":
+            return (
+                f"n = {self.seq}、d_model = {self.d_model}：平均自身权重在共享 W 时为 "
+                f"{num(self.self_weight_shared)}，分开时为 {num(self.self_weight_separate)}"
+                f"（1/n = {num(self.uniform)}）；"
+                f"S − Sᵀ 的最大元素：共享 {num(self.asymmetry_shared)}，"
+                ""
+                f"分开 {num(self.asymmetry_separate)}"
+            )
+        return (
+            f"n = {self.seq}, d_model = {self.d_model}: mean self-weight "
+            f"{num(self.self_weight_shared)} with a shared W, {num(self.self_weight_separate)} "
+            "with "
+            f"separate ones (1/n = {num(self.uniform)}); "
+            f"largest entry of S − Sᵀ: shared {num(self.asymmetry_shared)}, separate "
+            f"{num(self.asymmetry_separate)}"
+        )
+
+
+@claim(
+    "shared-projection-symmetric",
+    title={
+        "en": "Shared W^q = W^k: symmetric scores, attention to oneself",
+        "zh": "共享 W^q = W^k：分数对称，注意力集中在自身",
+    },
+    statement={
+        "en": "With one matrix for queries and keys the score matrix is symmetric and, at "
+        "random initialisation, each token puts almost all its weight on itself; with "
+        "separate matrices the self-weight is close to 1/n.",
+        "zh": "查询和键共用一个矩阵时，分数矩阵是对称的，"
+        "而且在随机初始化下每个词元几乎把全部权重放在自己身上；"
+        "用不同的矩阵时，自身权重接近 1/n。",
+    },
+)
+def shared_projection_effect(
+    seq: int = 8, d_model: int = 128, *, batch: int = 32, seed: int = 0
+) -> SharedProjectionEffect:
+    """with $W^q = W^k$ the scores are symmetric and each token attends mostly to itself.
+
+    Random unit-variance tokens, projection matrices from
+    [`init_multi_head_params`][qkv.numpy.init_multi_head_params] (one head, no bias). With a
+    shared matrix, the score of token i with itself is $\\lVert x_i W \\rVert^2 / \\sqrt{d_k}$,
+    a sum of $d_k$ positive terms, while its score with another token is a sum of terms of random
+    sign: the diagonal wins and the weights approach the identity matrix. With separate matrices
+    the diagonal is no different from the rest and the self-weight is near $1/n$.
+
+    Args:
+        seq: tokens per sequence n.
+        d_model: model width (the larger, the closer the shared self-weight is to 1).
+        batch: number of random sequences averaged over.
+        seed: seed of the inputs and the initialisation.
+
+    Returns:
+        A `SharedProjectionEffect`.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, seq, d_model))
+    params = ref.init_multi_head_params(d_model, bias=False, seed=seed)
+    shared = params._replace(w_k=params.w_q)
+    results = {}
+    for name, p in (("shared", shared), ("separate", params)):
+        q = x @ p.w_q  # (batch, seq, d_model) @ (d_model, d_model) -> (batch, seq, d_model)
+        k = x @ p.w_k
+        scores = ref.scaled_dot_product_scores(q, k)  # (batch, seq, seq)
+        _, weights = ref.multi_head_attention(x, x, x, p, num_heads=1)  # (batch, 1, seq, seq)
+        results[name] = (
+            max_abs(scores, np.swapaxes(scores, -1, -2)),
+            float(np.diagonal(weights, axis1=-2, axis2=-1).mean()),
+        )
+    return SharedProjectionEffect(
+        seq=seq,
+        d_model=d_model,
+        asymmetry_shared=results["shared"][0],
+        asymmetry_separate=results["separate"][0],
+        self_weight_shared=results["shared"][1],
+        self_weight_separate=results["separate"][1],
+        uniform=1.0 / seq,
+    )

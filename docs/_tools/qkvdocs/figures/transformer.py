@@ -9,10 +9,13 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import qkv.numpy as qnp
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from qkvdocs.checks import claim, num
 
 from ..svg import new_figure, to_svg
 from . import Figure, figure
@@ -260,3 +263,90 @@ def draw_block(lang: str) -> Figure:
         svg = to_svg(fig, "transformer-block")
     fmt = {"b": BATCH, "s": SOURCE_SEQ, "t": TARGET_SEQ, "d": D_MODEL, "h": NUM_HEADS, "f": D_FF}
     return Figure(svg=svg, caption=t["caption"].format(**fmt), alt=t["alt"])
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class EncoderLayerVsPytorch:
+    """Result of `encoder_layer_vs_pytorch`.
+
+    Attributes:
+        max_error: per configuration (`"post-LN relu"`, `"pre-LN gelu"`), the largest difference
+            between `torch.nn.TransformerEncoderLayer` (eval mode, float64) and our layer with the
+            same weights.
+    """
+
+    max_error: dict
+
+    @property
+    def holds(self) -> bool:
+        return len(self.max_error) >= 2 and max(self.max_error.values()) < 1e-10
+
+    def shown(self, lang: str) -> str:
+        errors = ", ".join(f"{k} {num(v)}" for k, v in self.max_error.items())
+        if lang == "zh":
+            return f"与 nn.TransformerEncoderLayer（float64）的最大差：{errors}"
+        return f"largest difference from nn.TransformerEncoderLayer (float64): {errors}"
+
+
+@claim(
+    "encoder-layer-equals-pytorch",
+    title={"en": "Our encoder layer = PyTorch's", "zh": "我们的编码器层 = PyTorch 的"},
+    statement={
+        "en": "With the same weights, our encoder layer gives the same output as PyTorch's own "
+        "`nn.TransformerEncoderLayer`, post-LN and pre-LN.",
+        "zh": "权重相同时，我们的编码器层与 PyTorch 自带的 `nn.TransformerEncoderLayer` "
+        "输出相同，post-LN 与 pre-LN 皆然。",
+    },
+)
+def encoder_layer_vs_pytorch(
+    d_model: int = 8, num_heads: int = 2, dim_feedforward: int = 16, *, seed: int = 0
+) -> EncoderLayerVsPytorch:
+    """our encoder layer equals PyTorch's own `nn.TransformerEncoderLayer`.
+
+    PyTorch's layer is built with random weights (float64, batch first, no dropout, eval mode);
+    [`TransformerEncoderLayer.from_torch`][qkv.torch.TransformerEncoderLayer] copies them into ours.
+    Both run on the same padded batch.
+
+    Args:
+        d_model: model width.
+        num_heads: number of heads.
+        dim_feedforward: hidden width of the feed-forward block.
+        seed: seed of the weights and inputs.
+
+    Returns:
+        An `EncoderLayerVsPytorch`.
+    """
+    import qkv.torch as qt
+    import torch  # only this claim needs PyTorch
+
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 5, d_model, dtype=torch.float64, generator=generator)
+    max_error = {}
+    for name, norm_first, activation in (
+        ("post-LN relu", False, "relu"),
+        ("pre-LN gelu", True, "gelu"),
+    ):
+        with torch.random.fork_rng():  # seed PyTorch's initialisation without touching the caller's
+            torch.manual_seed(seed)
+            theirs = torch.nn.TransformerEncoderLayer(
+                d_model,
+                num_heads,
+                dim_feedforward,
+                dropout=0.0,
+                activation=activation,
+                batch_first=True,
+                norm_first=norm_first,
+                dtype=torch.float64,
+            ).eval()
+        ours = qt.TransformerEncoderLayer.from_torch(theirs).eval()
+        with torch.no_grad():
+            expected = theirs(x)
+            got = ours(x)
+        max_error[name] = float((got - expected).abs().max())
+    return EncoderLayerVsPytorch(max_error=max_error)

@@ -9,10 +9,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from html import escape
 
 import numpy as np
 import qkv.numpy as qnp
+from qkv import numpy as ref
+
+from qkvdocs.checks import claim, num
 
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS, toy_embeddings
@@ -287,4 +291,287 @@ def draw_reach(lang: str) -> Figure:
     axes[0].set_ylabel(t["ylabel"])
     return Figure(
         svg=to_svg(fig, "what-is-self-attention-reach"), caption=t["caption"], alt=t["alt"]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Claims (`[[check: NAME]]` on the page): each measured by the function registered with
+# `@claim`; its result says whether the claim holds and what the page prints, and
+# tests/test_claims.py asserts it.
+
+
+@dataclass(frozen=True)
+class SelfAttentionIO:
+    """Result of `self_attention_io`.
+
+    Attributes:
+        num_inputs: number of input vectors N.
+        num_outputs: number of output vectors.
+        min_change: over every pair (output i, input j), the smallest change of output i when only
+            input j is nudged; positive means every output depends on every input.
+        max_change: the largest such change (for scale).
+    """
+
+    num_inputs: int
+    num_outputs: int
+    min_change: float
+    max_change: float
+
+    @property
+    def holds(self) -> bool:
+        return self.num_inputs == self.num_outputs and self.min_change > 1e-8
+
+    def shown(self, lang: str) -> str:
+        if lang == "zh":
+            return (
+                f"输入 {self.num_inputs} 个向量，输出 {self.num_outputs} 个；"
+                f"只扰动一个输入时，每个输出的最小变化为 {num(self.min_change)}"
+                f"（最大 {num(self.max_change)}）"
+            )
+        return (
+            f"{self.num_inputs} vectors in, {self.num_outputs} out; nudging one input moves "
+            "every output "
+            f"by at least {num(self.min_change)} (at most {num(self.max_change)})"
+        )
+
+
+@claim(
+    "self-attention-n-in-n-out",
+    title={"en": "N vectors in, N vectors out", "zh": "输入 N 个向量，输出 N 个向量"},
+    statement={
+        "en": "Self-attention returns one output per input, and every output depends on every "
+        "input: nudging any single input moves all outputs.",
+        "zh": "自注意力为每个输入给出一个输出，而且每个输出都依赖全部输入：任意扰动一个输入，"
+        "所有输出都会改变。",
+    },
+)
+def self_attention_io(seq: int = 6, d_model: int = 8, *, seed: int = 0) -> SelfAttentionIO:
+    """N vectors in, N vectors out, and each output looks at the whole sequence.
+
+    Self-attention `out = attention(x, x, x)` on `seq` random vectors; then each input $x_j$ in turn
+    is nudged by a random step of length 0.1, and the change of every output $o_i$ is measured.
+
+    Args:
+        seq: number of tokens N.
+        d_model: width of each vector.
+        seed: seed of the random inputs.
+
+    Returns:
+        A `SelfAttentionIO` with the counts and the smallest change.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((seq, d_model))
+    out, _ = ref.scaled_dot_product_attention(x, x, x)
+    # Nudge input j in copy j of the sequence: one batch of `seq` perturbed sequences.
+    step = rng.standard_normal((seq, d_model))
+    step *= 0.1 / np.linalg.norm(step, axis=-1, keepdims=True)
+    nudged = np.repeat(x[None], seq, axis=0)  # (seq, seq, d_model): copy j, token i
+    nudged[np.arange(seq), np.arange(seq)] += step
+    out_nudged, _ = ref.scaled_dot_product_attention(nudged, nudged, nudged)
+    # change[j, i] = ||o_i(x with x_j nudged) - o_i(x)||
+    change = np.linalg.norm(out_nudged - out[None], axis=-1)
+    return SelfAttentionIO(
+        num_inputs=int(x.shape[0]),
+        num_outputs=int(out.shape[0]),
+        min_change=float(change.min()),
+        max_change=float(change.max()),
+    )
+
+
+_TABLE_1 = (
+    {"layer": "self-attention", "complexity": "O(n^2 d)", "sequential": "O(1)", "path": "O(1)"},
+    {"layer": "recurrent", "complexity": "O(n d^2)", "sequential": "O(n)", "path": "O(n)"},
+    {
+        "layer": "convolutional",
+        "complexity": "O(k n d^2)",
+        "sequential": "O(1)",
+        "path": "O(log_k n)",
+    },
+    {
+        "layer": "restricted self-attention",
+        "complexity": "O(r n d)",
+        "sequential": "O(1)",
+        "path": "O(n/r)",
+    },
+)
+
+
+@dataclass(frozen=True)
+class SequentialCost:
+    """Result of `sequential_cost`.
+
+    Attributes:
+        table: Table 1 of Vaswani et al. (2017), one dict per layer type with the keys `layer`,
+            `complexity`, `sequential`, `path` (big-O strings as printed in the paper).
+        n: sequence length used for the measurements.
+        kernel: convolution kernel width k.
+        window: neighbourhood r of restricted self-attention (keys with |i - j| <= r).
+        path: measured maximum path length (layers or steps needed before the last position depends
+            on the first), per layer type.
+        path_formula: the value the paper's formula predicts for the same n, k, r.
+        steps: measured number of steps that must run one after another to process the sequence,
+            per layer type.
+    """
+
+    table: tuple
+    n: int
+    kernel: int
+    window: int
+    path: dict
+    path_formula: dict
+    steps: dict
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.path == self.path_formula
+            and self.steps["recurrent"] == self.n
+            and self.steps["self-attention"] == 1
+            and self.path["self-attention"] == 1
+        )
+
+    def shown(self, lang: str) -> str:
+        names = {
+            "en": {
+                "self-attention": "self-attention",
+                "recurrent": "recurrent",
+                "convolutional": "convolutional (dilated)",
+                "restricted self-attention": "restricted self-attention",
+            },
+            "zh": {
+                "self-attention": "自注意力",
+                "recurrent": "循环网络",
+                "convolutional": "卷积（空洞）",
+                "restricted self-attention": "受限自注意力",
+            },
+        }[lang]
+        paths = ("，" if lang == "zh" else ", ").join(
+            f"{names[k]} {v}" for k, v in self.path.items()
+        )
+        if lang == "zh":
+            return (
+                f"n = {self.n}、k = {self.kernel}、r = {self.window} "
+                f"时测得的最大路径长度：{paths}；"
+                ""
+                f"必须依次执行的步数：自注意力 {self.steps['self-attention']}，"
+                f"循环网络 {self.steps['recurrent']}"
+            )
+        return (
+            f"measured maximum path length for n = {self.n}, k = {self.kernel}, r = "
+            f"{self.window}: {paths}; "
+            "steps that must run one after another: self-attention "
+            f"{self.steps['self-attention']}, "
+            f"recurrent {self.steps['recurrent']}"
+        )
+
+
+def _layers_until_connected(layers: list[np.ndarray]) -> int:
+    """Stack boolean dependency matrices until the last position depends on the first.
+
+    `layers[l][i, j]` is True when output i of layer l reads input j. Returns how many layers of
+    the (cycled) list are needed for `reach[-1, 0]` to become True.
+    """
+    n = layers[0].shape[0]
+    reach = np.eye(n, dtype=bool)
+    for count in range(1, 10 * n):
+        layer = layers[(count - 1) % len(layers)]
+        # (n, n) @ (n, n) -> (n, n): output i reaches input j through some intermediate m
+        reach = (layer.astype(np.int64) @ reach.astype(np.int64)) > 0
+        if reach[-1, 0]:
+            return count
+    raise RuntimeError("never connected")
+
+
+def _rnn_steps(x: np.ndarray, w_h: np.ndarray, w_x: np.ndarray) -> int:
+    """Run a plain RNN over `x` (seq, d) and count the steps that had to wait for the previous."""
+    h = np.zeros(w_h.shape[0])
+    steps = 0
+    for x_t in x:  # h_t needs h_{t-1}: no step can start before the previous one ends
+        h = np.tanh(h @ w_h + x_t @ w_x)
+        steps += 1
+    return steps
+
+
+def _attention_steps(x: np.ndarray) -> int:
+    """Self-attention over `x` (seq, d): every position in one batched call, counted as one step."""
+    steps = 0
+    ref.scaled_dot_product_attention(x, x, x)  # all seq outputs at once, none waits for another
+    steps += 1
+    return steps
+
+
+@claim(
+    "self-attention-path-length",
+    title={"en": "Parallel steps, path of length 1", "zh": "并行计算，路径长度为 1"},
+    statement={
+        "en": "Table 1 of the Transformer paper: per layer, self-attention costs O(n²·d) with "
+        "O(1) sequential steps and a maximum path length of O(1); a recurrent layer "
+        "costs O(n·d²) with O(n) steps and path O(n); a convolution O(k·n·d²), O(1) "
+        "steps, path O(log_k n); restricted self-attention O(r·n·d), O(1), O(n/r). The "
+        "path lengths and step counts are measured.",
+        "zh": "Transformer 论文的表 1：每层自注意力的计算量为 O(n²·d)，顺序步数 O(1)，"
+        "最大路径长度 O(1)；循环层为 O(n·d²)、O(n) 步、路径 O(n)；"
+        "卷积为 O(k·n·d²)、O(1) 步、路径 O(log_k n)；"
+        "受限自注意力为 O(r·n·d)、O(1)、O(n/r)。路径长度和步数是实测的。",
+    },
+)
+def sequential_cost(n: int = 64, *, kernel: int = 3, window: int = 4) -> SequentialCost:
+    """why not an RNN or a CNN: Table 1 of the Transformer paper, with measured values.
+
+    The table is quoted from Vaswani et al. (2017). Two of its columns are then measured:
+
+    - maximum path length: boolean dependency matrices are stacked layer after layer until the
+      last position depends on the first. Self-attention: every output reads every input. Recurrent:
+      each state reads the previous state (a chain, one step per position). Convolution with dilated
+      causal kernels of width k (dilation $k^\\ell$ in layer $\\ell$), as the paper's $\\log_k n$
+      assumes. Restricted self-attention: a band $|i - j| \\le r$
+      ([`local_mask`][qkv.numpy.local_mask]).
+    - sequential steps: a plain RNN forward pass counts the steps that had to wait for the previous
+      one; self-attention computes every position in one batched call.
+
+    Args:
+        n: sequence length.
+        kernel: convolution kernel width k.
+        window: restricted self-attention neighbourhood r.
+
+    Returns:
+        A `SequentialCost`.
+    """
+    ones = np.ones((n, n), dtype=bool)
+    # recurrent: state i reads state i - 1 (and its own input), one step at a time
+    chain = np.eye(n, dtype=bool) | np.eye(n, k=-1, dtype=bool)
+    # dilated causal convolution: layer l reads positions i, i - k^l, ..., i - (k-1) k^l
+    index = np.arange(n)
+    dilated = []
+    for level in range(max(1, math.ceil(math.log(n, kernel)))):
+        offsets = (index[:, None] - index[None, :]) // kernel**level
+        exact = (index[:, None] - index[None, :]) % kernel**level == 0
+        dilated.append(exact & (offsets >= 0) & (offsets < kernel))
+    band = ref.local_mask(n, window=window)
+    path = {
+        "self-attention": _layers_until_connected([ones]),
+        "recurrent": _layers_until_connected([chain]),
+        "convolutional": _layers_until_connected(dilated),
+        "restricted self-attention": _layers_until_connected([np.asarray(band, dtype=bool)]),
+    }
+    path_formula = {
+        "self-attention": 1,
+        "recurrent": n - 1,
+        "convolutional": math.ceil(math.log(n, kernel) - 1e-9),
+        "restricted self-attention": math.ceil((n - 1) / window),
+    }
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, 4))
+    steps = {
+        "self-attention": _attention_steps(x),
+        "recurrent": _rnn_steps(x, 0.5 * np.eye(4), np.eye(4)),
+    }
+    return SequentialCost(
+        table=_TABLE_1,
+        n=n,
+        kernel=kernel,
+        window=window,
+        path=path,
+        path_formula=path_formula,
+        steps=steps,
     )
