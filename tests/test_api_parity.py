@@ -4,24 +4,14 @@ comments and docstring sections."""
 
 import importlib
 import inspect
+import pkgutil
 import re
 
 import pytest
 import qkv.numpy as qn
 import qkv.torch as qt
 
-MODULES = [
-    "softmax",
-    "scores",
-    "attention",
-    "masks",
-    "multihead",
-    "positional",
-    "normalization",
-    "variants",
-    "transformer",
-    "tiled",
-]
+MODULES = [m.name for m in pkgutil.iter_modules(qn.__path__) if not m.name.startswith("_")]
 TORCH_ONLY = set(importlib.import_module("qkv.torch.modules").__all__)
 
 

@@ -6,25 +6,20 @@ the built files. The machinery tested here lives in docs/_tools (hooks.py, qkvdo
 
 from __future__ import annotations
 
-import builtins
-import dis
 import html
-import inspect
 import json
 import os
 import re
 import socket
 import subprocess
-import sys
 import time
-import types
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from qkvdocs import directives, glossary
+from qkvdocs import glossary
 from sitebuild import DOCS, EN_QUERIES, LANGS, ROOT, ZH_QUERIES, build_once
 
 HAN = re.compile(r"[\u3400-\u9fff]")
@@ -206,89 +201,6 @@ def test_chinese_navigation_is_translated(site):
         "Beyond the notes",
     ):
         assert title in english
-
-
-# --------------------------------------------------------------------------------------------
-# zero third-party requests
-
-EXTERNAL = re.compile(r"^\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//", re.I)
-CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+(?:url\()?\s*['"]?([^'");\s]+)""", re.I)
-REQUEST_ATTRS = {
-    "script": ("src",),
-    "link": ("href",),
-    "img": ("src", "srcset"),
-    "source": ("src", "srcset"),
-    "iframe": ("src",),
-    "video": ("src", "poster"),
-    "audio": ("src",),
-    "embed": ("src",),
-    "object": ("data",),
-    "image": ("href", "xlink:href"),
-    "use": ("href", "xlink:href"),
-    "input": ("src",),
-}
-KNOWN_THIRD_PARTY = (
-    "fonts.googleapis.com",
-    "fonts.gstatic.com",
-    "cdn.jsdelivr.net",
-    "unpkg.com",
-    "cdnjs.",
-)
-
-
-def _is_external(url: str) -> bool:
-    if url.startswith("data:") or url.startswith("#"):
-        return False
-    return bool(EXTERNAL.match(url))
-
-
-def test_no_page_requests_another_host(site):
-    offenders = []
-    pages = list(site.rglob("*.html"))
-    assert len(pages) >= 2 * len(_stems())
-    for page in pages:
-        parsed = _parse(page)
-        for tag, attrs in parsed.tags:
-            for attr in REQUEST_ATTRS.get(tag, ()):
-                for url in re.split(r",\s*", attrs.get(attr, "")):
-                    url = url.strip().split(" ")[0]
-                    if url and _is_external(url):
-                        offenders.append(f"{page.relative_to(site)}: <{tag} {attr}={url!r}>")
-        for style in parsed.styles:
-            for match in CSS_URL.finditer(style):
-                url = match.group(1) or match.group(2)
-                if _is_external(url):
-                    offenders.append(f"{page.relative_to(site)}: style url {url!r}")
-    for css in site.rglob("*.css"):
-        for match in CSS_URL.finditer(css.read_text(encoding="utf-8", errors="replace")):
-            url = match.group(1) or match.group(2)
-            if _is_external(url):
-                offenders.append(f"{css.relative_to(site)}: {url!r}")
-    for path in [
-        *site.rglob("*.html"),
-        *site.rglob("*.css"),
-        *(site / "javascripts").rglob("*.js"),
-    ]:
-        text = path.read_text(encoding="utf-8", errors="replace")
-        for host in KNOWN_THIRD_PARTY:
-            if host in text:
-                offenders.append(f"{path.relative_to(site)} mentions {host}")
-    assert not offenders, "\n".join(offenders[:50])
-
-
-def test_katex_is_served_by_the_site(site):
-    katex = site / "assets" / "katex"
-    assert (katex / "katex.min.js").is_file() and (katex / "katex.min.css").is_file()
-    css = (katex / "katex.min.css").read_text(encoding="utf-8")
-    fonts = {m.group(1) for m in CSS_URL.finditer(css) if m.group(1)}
-    assert fonts, "katex.min.css references no font"
-    missing = [f for f in fonts if not (katex / f).is_file()]
-    assert not missing, f"KaTeX fonts missing from the site: {missing[:5]}"
-    for page in (_built(site, "index", "en"), _built(site, "concepts/softmax", "zh")):
-        sources = [a.get("src", "") for t, a in _parse(page).tags if t == "script"]
-        assert any(s.endswith("assets/katex/katex.min.js") for s in sources), page
-        assert any(s.endswith("javascripts/math.js") for s in sources), page
-    assert not (ROOT / "docs" / "assets" / "katex").exists(), "KaTeX must not be copied into docs/"
 
 
 # --------------------------------------------------------------------------------------------
@@ -517,144 +429,6 @@ def test_jieba_keeps_glossary_compounds_whole():
         "和",
         "掩码",
     ]
-
-
-# --------------------------------------------------------------------------------------------
-# directives
-
-
-def test_code_tabs_show_both_backends_with_absolute_imports():
-    pytest.importorskip("torch")
-    text = directives.code_markdown("softmax")
-    assert text.startswith('=== "NumPy"') and '=== "PyTorch"' in text
-    assert "from ." not in text
-    assert 'title="reference/qkv/numpy/softmax.py"' in text
-    assert 'title="reference/qkv/torch/softmax.py"' in text
-
-
-def _pasted_globals_ok(dotted: str) -> None:
-    """Exec the block a reader would paste; every global the original object uses must exist."""
-    code = directives.source_block(dotted)
-    module = types.ModuleType("__pasted__")  # like a fresh interpreter's __main__
-    sys.modules[module.__name__] = module
-    try:
-        exec(compile(code, f"<pasted {dotted}>", "exec"), module.__dict__)
-    finally:
-        del sys.modules[module.__name__]
-    namespace = module.__dict__
-    original = inspect.unwrap(directives._resolve(dotted))
-    name = original.__name__
-    assert name in namespace, f"{dotted}: the pasted block does not define {name}"
-    functions = (
-        [original]
-        if inspect.isfunction(original)
-        else [f for f in vars(original).values() if inspect.isfunction(f)]
-    )
-    for function in functions:
-        for global_name in _globals_read(function.__code__):
-            assert global_name in namespace or hasattr(builtins, global_name), (
-                f"{dotted}: pasted code lacks {global_name!r}"
-            )
-
-
-def _globals_read(code) -> set[str]:
-    """Global names a code object (and the functions nested in it) loads (LOAD_GLOBAL)."""
-    names = {
-        i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")
-    }
-    for const in code.co_consts:
-        if inspect.iscode(const):
-            names |= _globals_read(const)
-    return names
-
-
-def _code_directives() -> set[str]:
-    found = set()
-    for page in _source_pages():
-        found.update(directives.directive_args(page.read_text(encoding="utf-8"), "code"))
-    return found
-
-
-def test_every_code_directive_runs_as_pasted():
-    pytest.importorskip("torch")
-    names = _code_directives() | {"softmax"}
-    for name in sorted(names):
-        targets = [name] if "." in name else [f"qkv.numpy.{name}", f"qkv.torch.{name}"]
-        for dotted in targets:
-            _pasted_globals_ok(dotted)
-
-
-def test_directive_errors_name_the_page_and_line():
-    pytest.importorskip("torch")
-    with pytest.raises(
-        directives.DirectiveError, match=r"docs/x.en.md:3: \[\[nonsense: 1\]\].*unknown directive"
-    ):
-        directives.expand("# T\n\n[[nonsense: 1]]\n", "en", page="docs/x.en.md")
-    with pytest.raises(directives.DirectiveError, match=r"docs/x.en.md:1: .*no_such_function"):
-        directives.expand("[[code: no_such_function]]", "en", page="docs/x.en.md")
-    with pytest.raises(directives.DirectiveError, match="alone on its line"):
-        directives.expand("see [[code: softmax]] here", "en", page="docs/x.en.md")
-    with pytest.raises(directives.DirectiveError, match="needs an argument"):
-        directives.expand("[[figure]]", "en", page="docs/x.en.md")
-
-
-def test_directives_in_code_are_left_alone():
-    text = "```markdown\n[[code: softmax]]\n[[nonsense]]\n```\n\nWrite `[[figure: NAME]]` alone.\n"
-    assert directives.expand(text, "zh", page="p").markdown == text
-
-
-def test_directives_keep_their_indentation():
-    pytest.importorskip("torch")
-    text = '!!! note "n"\n\n    [[code: qkv.numpy.softmax]]\n'
-    out = directives.expand(text, "en", page="p").markdown
-    assert "\n    ```python" in out and "\n    def softmax" in out
-
-
-def test_page_language_comes_from_the_suffix():
-    assert directives.page_language("concepts/softmax.zh.md") == "zh"
-    assert directives.page_language("concepts/softmax.en.md") == "en"
-
-
-# --------------------------------------------------------------------------------------------
-# glossary
-
-
-def test_glossary_entries_are_valid():
-    entries = glossary.load()
-    assert len(entries) >= 10
-    for entry in entries:
-        assert HAN.search(entry.def_zh), entry.en
-        assert not HAN.search(entry.def_en), entry.en
-
-
-def test_hover_wraps_the_first_use_in_prose_only():
-    html_in = (
-        "<h2>自注意力</h2><p>这里的自注意力和<code>自注意力</code>，再说自注意力。</p>"
-        '<p><a href="#">掩码</a> 与掩码</p>'
-    )
-    out = glossary.add_hover(html_in, "zh")
-    assert out.count('class="qkv-term"') == 2
-    assert "<h2>自注意力</h2>" in out and "<code>自注意力</code>" in out
-    assert '<a href="#">掩码</a> 与<abbr class="qkv-term"' in out
-    english = glossary.add_hover(
-        "<p>The self-attention layer, then self-attention again.</p>", "en"
-    )
-    assert english.count("<abbr") == 1
-
-
-def test_one_character_terms_hover_only_where_introduced():
-    """值 inside 数值 is not the term value; 值 (value) is."""
-    out = glossary.add_hover("<p>原始数值都有，每个值 (value) 都是向量。</p>", "zh")
-    assert "原始数值" in out
-    assert out.count('class="qkv-term"') == 1
-    assert out.index('class="qkv-term"') > out.index("每个")
-
-
-def test_glossary_table_links_every_entry():
-    for lang in LANGS:
-        table = glossary.table_markdown(lang)
-        assert table.count("\n|") >= len(glossary.load())
-        assert "(concepts/what-is-self-attention.md)" in table
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,12 +36,21 @@ for path in (TOOLS, ROOT / "reference"):
         sys.path.insert(0, str(path))
 
 if any(arg == "serve" for arg in sys.argv[1:3]):
-    # `mkdocs serve` re-executes this file on every rebuild: drop the cached build-time modules and
-    # the reference package so edits to figures, checks and reference code show up.
-    for name in [n for n in sys.modules if n.split(".")[0] in ("qkvdocs", "qkv")]:
-        del sys.modules[name]
+    # `mkdocs serve` re-executes this file on every rebuild: when a source or data file changed,
+    # drop the build-time modules and the reference package, so edits to figures and code show up.
+    _data = [ROOT / "docs" / "_data", ROOT / "benchmarks" / "results"]
+    _sources = [*(ROOT / "reference").rglob("*.py"), *TOOLS.rglob("*.py")]
+    _sources += [path for folder in _data for path in folder.rglob("*") if path.is_file()]
+    _stamp = sorted((str(path), path.stat().st_mtime_ns) for path in _sources)
+    if getattr(sys.modules.get("qkvdocs"), "stamp", None) != _stamp:
+        for name in [n for n in sys.modules if n.split(".")[0] in ("qkvdocs", "qkv")]:
+            del sys.modules[name]
 
+import qkvdocs  # noqa: E402
 from qkvdocs import directives, glossary, parity, search  # noqa: E402
+
+if SERVING := any(arg == "serve" for arg in sys.argv[1:3]):
+    qkvdocs.stamp = _stamp
 
 log = logging.getLogger("mkdocs.hooks.qkv")
 
@@ -51,7 +60,6 @@ NO_HOVER = ("glossary.", "api/")
 ALTERNATE_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
 SWITCH_LINK = re.compile(r'(<a href=")(/[^"]*)(" hreflang="[^"]*" class="md-select__link")')
 
-SERVING = any(arg == "serve" for arg in sys.argv[1:3])
 _pool: list = []  # the figure workers of this build (at most one pool)
 _slots: dict[str, list[str]] = {}
 _media: dict[str, list[str]] = {}

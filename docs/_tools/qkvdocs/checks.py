@@ -13,6 +13,7 @@ verified-claims page lists them all with `[[claims-table]]`
 
 from __future__ import annotations
 
+import pickle
 import re
 import time
 from collections.abc import Callable
@@ -92,10 +93,23 @@ _SECONDS: dict[str, float] = {}
 
 @cache
 def measured(key: str) -> Any:
-    """What the claim's function returns, computed once per process (both languages share it)."""
+    """What the claim's function returns, computed once per process (both languages share it)
+    and kept on disk with the figures, keyed by all it can depend on (`directives.cache_path`)."""
+    from .directives import cache_path
+
+    measure = get(key).measure
+    path = cache_path(f"claim-{key}", "pickle")
+    if path is not None and measure.__module__.startswith(f"{__package__}.figures."):
+        if path.is_file():
+            return pickle.loads(path.read_bytes())
+    else:
+        path = None
     start = time.perf_counter()
-    result = get(key).measure()
+    result = measure()
     _SECONDS[key] = time.perf_counter() - start
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(result))
     return result
 
 
@@ -115,7 +129,6 @@ def verify(key: str) -> Any:
     return result
 
 
-@cache
 def page_title(slug: str, lang: str) -> str:
     """The H1 of `docs/concepts/<slug>.<lang>.md`, or the slug when the page has none."""
     path = DOCS / "concepts" / f"{slug}.{lang}.md"

@@ -22,12 +22,12 @@ import ast
 import hashlib
 import html
 import importlib
-import importlib.util
 import inspect
 import json
 import logging
 import multiprocessing
 import os
+import pkgutil
 import re
 import shutil
 import textwrap
@@ -39,7 +39,7 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-from . import figures
+from . import checks, figures, glossary
 
 DIRECTIVE = re.compile(
     r"^(?P<indent>[ \t]*)\[\[(?P<name>[a-z][a-z-]*)(?::\s*(?P<arg>[^\]]*?))?\s*\]\]\s*$"
@@ -283,21 +283,20 @@ FULL_SOURCE = {"en": "Full source", "zh": "完整源码"}
 
 
 def code_markdown(arg: str, lang: str = "en") -> str:
-    """Markdown for `[[code: arg]]`: the math (NumPy and PyTorch tabs for a bare name, one block
-    for a dotted path), then the full source that runs as pasted, folded."""
-    targets = {"": arg} if "." in arg else {b: f"qkv.{b}.{arg}" for b in TAB_LABELS}
+    """Markdown for `[[code: arg]]`: the math, then the full source that runs as pasted, folded;
+    in NumPy and PyTorch tabs for a bare name, alone for a dotted path."""
 
-    def blocks(text) -> str:
-        if "." in arg:
-            return _fence(text(arg), _source_path(arg))
-        return "\n\n".join(
-            f'=== "{TAB_LABELS[b]}"\n\n'
-            + textwrap.indent(_fence(text(dotted), _source_path(dotted)), "    ")
-            for b, dotted in targets.items()
-        )
+    def shown(dotted: str) -> str:
+        title = _source_path(dotted)
+        full = textwrap.indent(_fence(source_block(dotted), title), "    ")
+        return f'{_fence(math_source(dotted), title)}\n\n??? note "{FULL_SOURCE[lang]}"\n\n{full}'
 
-    full = textwrap.indent(blocks(source_block), "    ")
-    return f'{blocks(math_source)}\n\n??? note "{FULL_SOURCE[lang]}"\n\n{full}'
+    if "." in arg:
+        return shown(arg)
+    return "\n\n".join(
+        f'=== "{label}"\n\n' + textwrap.indent(shown(f"qkv.{backend}.{arg}"), "    ")
+        for backend, label in TAB_LABELS.items()
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,18 +357,20 @@ def _render_collect(name: str, lang: str) -> tuple[figures.Figure, list[str]]:
     return fig, messages
 
 
-def _cache_enabled() -> bool:
-    return os.environ.get("QKV_FIGURE_CACHE") != "0"
-
-
-def _cache_path(name: str, lang: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    return FIGURE_CACHE / _fingerprint() / f"{safe}.{lang}.json"
+def cache_path(name: str, suffix: str) -> Path | None:
+    """Where `name` is cached for the current sources (None when QKV_FIGURE_CACHE=0)."""
+    if os.environ.get("QKV_FIGURE_CACHE") == "0":
+        return None
+    folder = FIGURE_CACHE / _fingerprint()
+    if not folder.is_dir() and FIGURE_CACHE.is_dir():  # entries of older sources are useless now
+        for old in FIGURE_CACHE.iterdir():
+            shutil.rmtree(old, ignore_errors=True)
+    return folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.{suffix}"
 
 
 def _cache_load(name: str, lang: str) -> figures.Figure | None:
-    path = _cache_path(name, lang)
-    if not _cache_enabled() or not path.is_file():
+    path = cache_path(name, f"{lang}.json")
+    if path is None or not path.is_file():
         return None
     try:
         return figures.Figure(**json.loads(path.read_text(encoding="utf-8")))
@@ -378,18 +379,12 @@ def _cache_load(name: str, lang: str) -> figures.Figure | None:
 
 
 def _cache_store(name: str, lang: str, fig: figures.Figure) -> None:
-    if not _cache_enabled():
-        return
-    path = _cache_path(name, lang)
-    if not path.parent.is_dir():
-        if FIGURE_CACHE.is_dir():  # drawings of older sources are useless now
-            for old in FIGURE_CACHE.iterdir():
-                if old.name != path.parent.name:
-                    shutil.rmtree(old, ignore_errors=True)
+    path = cache_path(name, f"{lang}.json")
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(fig), ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(asdict(fig), ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
 
 
 def _draw(name: str, lang: str) -> tuple[dict, list[str]]:
@@ -496,12 +491,6 @@ def figure_parts(name: str, lang: str, index: int) -> tuple[str, str]:
     return shell, media
 
 
-def figure_html(name: str, lang: str) -> str:
-    """The complete `<figure>` (caption, alt text and drawing) in one piece."""
-    shell, media = figure_parts(name, lang, 0)
-    return fill_media(shell, [media])
-
-
 def fill_slots(page_html: str, slots: list[str]) -> str:
     """Put the `<figure>` of each placeholder paragraph in (after Markdown conversion)."""
     if not slots:
@@ -520,59 +509,22 @@ def fill_media(page_html: str, media: list[str]) -> str:
 # checks and the API reference
 
 
-def _checks():
-    try:
-        return importlib.import_module("qkvdocs.checks")
-    except ModuleNotFoundError as exc:
-        if exc.name == "qkvdocs.checks":
-            raise DirectiveError(
-                "qkvdocs.checks does not exist yet (the claims helper writes it)"
-            ) from exc
-        raise
-
-
-def _missing_checks_allowed() -> bool:
-    """QKV_ALLOW_MISSING_CHECKS=1 lets a draft build go on while qkvdocs.checks is being written."""
-    return (
-        os.environ.get("QKV_ALLOW_MISSING_CHECKS") == "1"
-        and importlib.util.find_spec("qkvdocs.checks") is None
-    )
-
-
-def check_markdown(arg: str, lang: str) -> str:
-    key: int | str = int(arg) if arg.isdigit() else arg
-    if _missing_checks_allowed():
-        note = "qkvdocs.checks is missing (QKV_ALLOW_MISSING_CHECKS=1)."
-        return f'!!! warning "check {key}"\n\n    {note}'
-    return str(_checks().render_check(key, lang))
-
-
-def claims_table_markdown(lang: str) -> str:
-    if _missing_checks_allowed():
-        return '!!! warning "claims"\n\n    qkvdocs.checks is missing (QKV_ALLOW_MISSING_CHECKS=1).'
-    return str(_checks().render_table(lang))
+def concept_modules(package: str) -> list[str]:
+    """Every public submodule of a backend (`qkv.numpy.softmax`, ...), found by pkgutil: in the
+    order of the package's `_MODULES` (the order the concepts are taught), any other after it."""
+    pkg = importlib.import_module(package)
+    found = [f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)]
+    order = [m.__name__ for m in getattr(pkg, "_MODULES", ())]
+    found = [name for name in found if not name.rpartition(".")[2].startswith("_")]
+    return sorted(found, key=lambda name: (order + found).index(name))
 
 
 def api_markdown(arg: str) -> str:
-    """`::: qkv.<backend>.<module>` for each concept module with public names, in reading order."""
-    package = importlib.import_module(arg)
-    modules = getattr(package, "_MODULES", None)
-    if modules is None:
-        raise DirectiveError(f"{arg} has no _MODULES tuple listing its concept modules")
-    blocks = []
-    for module in modules:
-        if not getattr(module, "__all__", None):
-            continue  # a concept module not written yet
-        blocks.append(f"::: {module.__name__}")
+    """`::: qkv.<backend>.<module>` for each concept module, in reading order."""
+    blocks = [f"::: {name}" for name in concept_modules(arg)]
     if not blocks:
-        return "!!! note\n\n    (no public function yet)"
+        raise DirectiveError(f"{arg} has no concept module")
     return "\n\n".join(blocks)
-
-
-def glossary_markdown(lang: str) -> str:
-    from . import glossary
-
-    return glossary.table_markdown(lang)
 
 
 # --------------------------------------------------------------------------------------------
@@ -589,10 +541,10 @@ def expand(markdown: str, lang: str, page: str = "<page>") -> Expansion:
     fence: str | None = None
     handlers: dict[str, Callable[[str], str]] = {
         "code": lambda arg: code_markdown(arg, lang),
-        "check": lambda arg: check_markdown(arg, lang),
-        "claims-table": lambda arg: claims_table_markdown(lang),
+        "check": lambda arg: checks.render_check(arg, lang),
+        "claims-table": lambda arg: checks.render_table(lang),
         "api": api_markdown,
-        "glossary": lambda arg: glossary_markdown(lang),
+        "glossary": lambda arg: glossary.table_markdown(lang),
     }
     for lineno, line in enumerate(markdown.split("\n"), start=1):
         fence_match = FENCE.match(line)

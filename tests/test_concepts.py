@@ -1,0 +1,80 @@
+"""Adding a concept: every file it needs exists, so a forgotten one fails here by name.
+
+A concept module of the reference (`reference/qkv/<backend>/<module>.py`, found by pkgutil) needs
+its test file, its API entry in both backends' reference pages, and a concept page in each language
+that shows or links its functions. A concept page needs its twin and its figure module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+from qkvdocs import directives, figures
+
+ROOT = Path(__file__).resolve().parents[1]
+CONCEPTS = ROOT / "docs" / "concepts"
+BACKENDS = ("numpy", "torch")
+
+
+def _modules() -> list[tuple[str, str]]:
+    found = []
+    for backend in BACKENDS:
+        path = ROOT / "reference" / "qkv" / backend
+        found += [(backend, m.name) for m in pkgutil.iter_modules([str(path)])]
+    return [(b, m) for b, m in found if not m.startswith("_")]
+
+
+MODULES = _modules()
+
+
+def test_concept_modules_are_found():
+    assert ("numpy", "softmax") in MODULES and ("torch", "softmax") in MODULES
+
+
+@pytest.mark.parametrize(("backend", "module"), MODULES)
+def test_concept_module_has_its_test_file(backend, module):
+    assert (ROOT / "tests" / f"test_{module}.py").is_file(), f"tests/test_{module}.py is missing"
+
+
+@pytest.mark.parametrize(("backend", "module"), MODULES)
+def test_concept_module_has_its_api_entry(backend, module):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    names = importlib.import_module(f"qkv.{backend}.{module}").__all__
+    assert names, f"qkv.{backend}.{module} exports nothing (__all__)"
+    assert f"::: qkv.{backend}.{module}" in directives.api_markdown(f"qkv.{backend}")
+    for lang in ("en", "zh"):
+        page = ROOT / "docs" / "api" / f"{backend}.{lang}.md"
+        assert f"[[api: qkv.{backend}]]" in page.read_text(encoding="utf-8"), page
+
+
+@pytest.mark.parametrize(("backend", "module"), MODULES)
+def test_concept_module_is_on_a_page_in_both_languages(backend, module):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    names = importlib.import_module(f"qkv.{backend}.{module}").__all__
+    used = re.compile(
+        rf"\[\[code: (?:qkv\.{backend}\.)?({'|'.join(names)})\]\]"
+        rf"|\]\[qkv\.{backend}\.({'|'.join(names)})\]"
+    )
+    for lang in ("en", "zh"):
+        pages = [p for p in CONCEPTS.glob(f"*.{lang}.md") if used.search(p.read_text("utf-8"))]
+        assert pages, f"no {lang} concept page shows or links a function of qkv.{backend}.{module}"
+
+
+SLUGS = sorted({p.name.split(".")[0] for p in CONCEPTS.glob("*.md")})
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_concept_page_has_its_twin_figure_module_and_nav_entry(slug):
+    for lang in ("en", "zh"):
+        assert (CONCEPTS / f"{slug}.{lang}.md").is_file(), f"concepts/{slug}.{lang}.md is missing"
+    module = slug.replace("-", "_")
+    assert module in {m.name for m in pkgutil.iter_modules(figures.__path__)}, (
+        f"docs/_tools/qkvdocs/figures/{module}.py is missing"
+    )
+    assert f"concepts/{slug}.md" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
