@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+import jinja2
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 
@@ -74,7 +75,8 @@ def _language(config) -> str:
 
 
 def _search_plugin(config):
-    return config.plugins.get("material/search") or config.plugins.get("search")
+    plugin = config.plugins.get("material/search") or config.plugins.get("search")
+    return plugin if plugin is not None and plugin.config.enabled else None
 
 
 @event_priority(100)  # before mkdocstrings and search read their settings
@@ -99,6 +101,19 @@ def on_config(config):
         _pool.append(directives.start_prerender(Path(config.docs_dir)))
     log.debug("qkv: building %s with %d glossary entries", lang, len(entries))
     return config
+
+
+def on_env(env, config, files):
+    # compiled theme templates kept on disk: a rebuild (both languages, every `serve` reload)
+    # would otherwise compile Material's templates again, seconds of every reload
+    env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(_cache_dir("jinja")))
+    return env
+
+
+def _cache_dir(name: str) -> Path:
+    path = ROOT / ".cache" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def on_page_markdown(markdown, page, config, files):
@@ -174,7 +189,9 @@ def on_post_build(config):
     _stop_workers()
     site_dir = Path(config.site_dir)
     _copy_katex(site_dir)
-    if _search_plugin(config) is not None:
+    if (plugin := _search_plugin(config)) is not None:
+        if getattr(plugin, "search_index_prev", None) is not None:  # `serve --dirty` keeps it
+            plugin.search_index_prev.entries = search.unique(plugin.search_index_prev.entries)
         counts = search.split_index(site_dir)
         log.info("qkv: search index split per language: %s", counts)
     if "start" in _timings:

@@ -28,6 +28,11 @@ CONFIG_BASE = re.compile(
 )
 
 
+def unique(entries: list[dict]) -> list[dict]:
+    """One entry per location, the last one (a dirty rebuild appends a page's new entries)."""
+    return list({entry["location"]: entry for entry in entries}.values())
+
+
 def split_index(site_dir: str | Path) -> dict[str, int]:
     """Split the shared index into one per language; returns the number of entries in each."""
     site = Path(site_dir)
@@ -35,7 +40,7 @@ def split_index(site_dir: str | Path) -> dict[str, int]:
     data = json.loads(shared.read_text(encoding="utf-8"))
     per_lang: dict[str, list[dict]] = {"en": []}
     per_lang.update({lang: [] for lang in LANG_PREFIXES})
-    for doc in data["docs"]:
+    for doc in unique(data["docs"]):
         location = doc["location"]
         for lang in LANG_PREFIXES:
             if location == f"{lang}/" or location.startswith(f"{lang}/"):
