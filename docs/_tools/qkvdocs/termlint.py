@@ -8,6 +8,10 @@
   in its prose, where the Chinese term belongs; code, math, links, HTML and a parenthesis that
   gives the English term (`词元 (token)`) are not prose. Acronyms (`RNN`) and terms whose Chinese
   form is the English one (`softmax`) are left alone; `<!-- termlint: allow token -->` allows one.
+- `style_findings()`: one typographic habit per thing on Chinese pages: quotation marks “ ”
+  (never 「 」 or ASCII quotes around Chinese), parentheses that hold Chinese are full-width
+  （ ）and those that hold only an English word are ASCII ( ), a citation reads `Vaswani 等人`
+  (not `等`), and no English words in `\text{}` inside a formula.
 - `shape_findings()`: a shape tuple written with full-width punctuation, such as
   `（batch，seq_q）` or `(batch，seq_q)`, on any page (shapes are code: `(batch, seq_q)` in
   both languages).
@@ -122,6 +126,7 @@ def variant_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
         text = page.read_text(encoding="utf-8")
         allowed = {word for match in ALLOW.finditer(text) for word in match.group(1).split()}
         for number, line in _prose_lines(re.sub(r"<!--.*?-->", "", text)):
+            line = re.sub(r"\([\x00-\x7f]*\)", " ", line)  # the English term given at first use
             taken: list[tuple[int, int]] = []
             for variant, entry in variants:
                 if variant in allowed:
@@ -189,6 +194,30 @@ def english_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
     return findings
 
 
+STYLE = (
+    (re.compile(r"[「」『』]"), "quotation marks: write “ ”"),
+    (re.compile(r'"[^"]*[\u4e00-\u9fff][^"]*"'), "ASCII quotes around Chinese: write “ ”"),
+    (re.compile(r"\((?![^()]*\]\()[^()]*[\u4e00-\u9fff][^()]*\)"), "Chinese inside ( ): write （ ）"),
+    (re.compile(r"（[A-Za-z][A-Za-z .-]*）"), "only English inside （ ）: write ( )"),
+    (re.compile(r"[A-Z][a-z]+ 等(?!人)[，,（(]"), "a citation: write 等人"),
+    (re.compile(r"\\text\{(?=[^}]* )(?:[^}]* )?[a-z]{2,}\b[^}]*\}"), "English in \\text{}: write Chinese"),
+)
+
+
+def style_findings(docs: Path = DOCS) -> list[Finding]:
+    """Quotation marks, bracket widths, citations and `\\text{}` on Chinese pages (`STYLE`)."""
+    findings = []
+    for page in _pages(docs, ".zh.md"):
+        text = re.sub(r"<!--.*?-->", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for number, line in _prose_lines(text):
+            if line.lstrip().startswith(("!!!", "???")):  # admonition titles are quoted in ASCII
+                continue
+            for pattern, message in STYLE:
+                for match in pattern.finditer(line):
+                    findings.append(Finding(_relative(page), number, f"{match.group(0)!r}: {message}"))
+    return findings
+
+
 def _is_dimension(item: str) -> bool:
     words = re.findall(r"\*?[A-Za-z_][A-Za-z0-9_]*", item)
     return any(word in DIMENSIONS for word in words) and any(len(w.strip("*")) > 1 for w in words)
@@ -243,7 +272,7 @@ def spelling_findings(root: Path = ROOT, extra: list[Path] | None = None) -> lis
 
 def main(argv: list[str] | None = None) -> int:
     findings = [str(f) for f in variant_findings()] + [str(f) for f in english_findings()]
-    findings += [str(f) for f in shape_findings()]
+    findings += [str(f) for f in style_findings()] + [str(f) for f in shape_findings()]
     findings += spelling_findings()
     for line in findings:
         print(line)
