@@ -100,10 +100,11 @@ def test_chinese_typography_is_consistent():
 
 
 def test_english_terms_are_found_in_prose_only(tmp_path):
+    terms = (("query", "查询"), ("token", "词元"), ("softmax", "softmax"), ("RNN", "循环神经网络"))
     entries = [
-        glossary.Entry(en=en, zh=zh, page="p.md", anchor="", def_en="d", def_zh="定义", variants_zh=())
-        for en, zh in (("query", "查询"), ("token", "词元"), ("softmax", "softmax"), ("RNN", "循环神经网络"))
-    ]  # fmt: skip
+        glossary.Entry(en, zh, page="p.md", anchor="", def_en="d", def_zh="定", variants_zh=())
+        for en, zh in terms
+    ]
     docs = _page(
         tmp_path,
         "p.zh.md",
@@ -119,7 +120,8 @@ def test_english_terms_are_found_in_prose_only(tmp_path):
         (1, "tokens"),
         (4, "queries"),
     ], findings
-    (docs / "p.zh.md").write_text("<!-- termlint: allow query -->\n一个 query。\n", encoding="utf-8")
+    allowed = "<!-- termlint: allow query -->\n一个 query。\n"
+    (docs / "p.zh.md").write_text(allowed, encoding="utf-8")
     assert termlint.english_findings(docs, entries) == []
 
 
@@ -133,7 +135,8 @@ def test_chinese_typography_findings(tmp_path):
         "分数矩阵（SDPA）。\n"
         "FlashAttention（Dao 等，2022）。\n"
         "$$\ns = 1 \\text{ by default}\n$$\n"
-        "好的写法：“对齐”，词元 (token)，（2017），Vaswani 等人（2017），$\\text{model}$，$\\text{若 } x$。\n"
+        "好的写法：“对齐”，词元 (token)，（2017），Vaswani 等人（2017），"
+        "$\\text{model}$，$\\text{若 } x$。\n"
         '!!! note "标题用 ASCII 引号"\n',
     )
     lines = [f.line for f in termlint.style_findings(docs)]

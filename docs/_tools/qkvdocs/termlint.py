@@ -197,10 +197,10 @@ def english_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
 STYLE = (
     (re.compile(r"[「」『』]"), "quotation marks: write “ ”"),
     (re.compile(r'"[^"]*[\u4e00-\u9fff][^"]*"'), "ASCII quotes around Chinese: write “ ”"),
-    (re.compile(r"\((?![^()]*\]\()[^()]*[\u4e00-\u9fff][^()]*\)"), "Chinese inside ( ): write （ ）"),
+    (re.compile(r"\([^()]*[\u4e00-\u9fff][^()]*\)"), "Chinese inside ( ): write （ ）"),
     (re.compile(r"（[A-Za-z][A-Za-z .-]*）"), "only English inside （ ）: write ( )"),
     (re.compile(r"[A-Z][a-z]+ 等(?!人)[，,（(]"), "a citation: write 等人"),
-    (re.compile(r"\\text\{(?=[^}]* )(?:[^}]* )?[a-z]{2,}\b[^}]*\}"), "English in \\text{}: write Chinese"),
+    (re.compile(r"\\text\{(?=[^}]* )(?:[^}]* )?[a-z]{2,}\b[^}]*\}"), "English in \\text{}"),
 )
 
 
@@ -214,7 +214,8 @@ def style_findings(docs: Path = DOCS) -> list[Finding]:
                 continue
             for pattern, message in STYLE:
                 for match in pattern.finditer(line):
-                    findings.append(Finding(_relative(page), number, f"{match.group(0)!r}: {message}"))
+                    where = _relative(page)
+                    findings.append(Finding(where, number, f"{match.group(0)!r}: {message}"))
     return findings
 
 
