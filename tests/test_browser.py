@@ -530,3 +530,31 @@ def test_chinese_pages_show_no_gap_between_chinese_characters(browse, base_url):
         visited += 1
     assert visited == len(stems()) and visited >= 20
     assert not gaps, f"{len(gaps)} gap(s) between Chinese characters:\n" + "\n".join(gaps)
+
+
+FIGURE_OVERFLOW = """() => [...document.querySelectorAll('.qkv-figure__media')].flatMap(media => {
+  const child = media.firstElementChild;
+  const wide = child.getBoundingClientRect().width > media.clientWidth + 1
+    || child.scrollWidth > child.clientWidth + 1;
+  return wide ? [`${media.closest('figure').id}: ${child.scrollWidth} px in ${media.clientWidth} px`]
+    : [];
+})"""
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_table_figures_fit_the_column(browse, base_url, built_site, lang):
+    """A table drawn by figure code (Table 1 of the Transformer paper, the masked-row table) fits
+    the text column of a 1280-px-wide window: nothing clipped, no scroll bar."""
+    page, recorder = browse
+    with_tables = [
+        stem
+        for stem in stems()
+        if "qkv-table" in built_page(built_site, stem, lang).read_text(encoding="utf-8")
+    ]
+    assert len(with_tables) >= 2, with_tables
+    page.set_viewport_size(DESKTOP)
+    overflowing = []
+    for stem in with_tables:
+        _visit(page, recorder, base_url + url_of(stem, lang))
+        overflowing += [f"/{url_of(stem, lang)}: {o}" for o in page.evaluate(FIGURE_OVERFLOW)]
+    assert not overflowing, "\n".join(overflowing)
