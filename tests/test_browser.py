@@ -536,8 +536,8 @@ FIGURE_OVERFLOW = """() => [...document.querySelectorAll('.qkv-figure__media')].
   const child = media.firstElementChild;
   const wide = child.getBoundingClientRect().width > media.clientWidth + 1
     || child.scrollWidth > child.clientWidth + 1;
-  return wide ? [`${media.closest('figure').id}: ${child.scrollWidth} px in ${media.clientWidth} px`]
-    : [];
+  const id = media.closest('figure').id;
+  return wide ? [`${id}: ${child.scrollWidth} px in ${media.clientWidth} px`] : [];
 })"""
 
 
