@@ -100,7 +100,13 @@ def test_chinese_typography_is_consistent():
 
 
 def test_english_terms_are_found_in_prose_only(tmp_path):
-    terms = (("query", "查询"), ("token", "词元"), ("softmax", "softmax"), ("RNN", "循环神经网络"))
+    terms = (
+        ("query", "查询"),
+        ("key", "键"),
+        ("token", "词元"),
+        ("softmax", "softmax"),
+        ("RNN", "RNN"),
+    )
     entries = [
         glossary.Entry(en, zh, page="p.md", anchor="", def_en="d", def_zh="定", variants_zh=())
         for en, zh in terms
@@ -111,7 +117,7 @@ def test_english_terms_are_found_in_prose_only(tmp_path):
         "每个 query 都和 tokens 比较。\n"  # two findings: singular and plural
         "查询 (query) 和词元 (token) 第一次出现时给出英文。\n"
         "`query` 是代码，$query$ 是公式，[query](q.md) 是链接，<b title='query'>粗</b>。\n"
-        "softmax 和 RNN 本来就这样写；queries 也要换。\n"
+        "softmax 和 RNN 本来就这样写；queries 和 keys 也要换。\n"
         "```python\nquery = token\n```\n",
     )
     findings = termlint.english_findings(docs, entries)
@@ -119,6 +125,7 @@ def test_english_terms_are_found_in_prose_only(tmp_path):
         (1, "query"),
         (1, "tokens"),
         (4, "queries"),
+        (4, "keys"),
     ], findings
     allowed = "<!-- termlint: allow query -->\n一个 query。\n"
     (docs / "p.zh.md").write_text(allowed, encoding="utf-8")

@@ -157,7 +157,10 @@ NOT_PROSE = re.compile(
 
 
 def _english_term(en: str) -> re.Pattern[str]:
-    plural = en[:-1] + "(?:y|ies)" if en.endswith("y") else re.escape(en) + "(?:s|es)?"
+    if re.search(r"[^aeiou]y$", en):  # query, queries; but key, keys
+        plural = re.escape(en[:-1]) + "(?:y|ies)"
+    else:
+        plural = re.escape(en) + "(?:s|es)?"
     return re.compile(rf"(?<![\w.-]){plural}(?![\w-])", re.IGNORECASE)
 
 
