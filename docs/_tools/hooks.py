@@ -55,8 +55,10 @@ SWITCH_LINK = re.compile(r'(<a href=")(/[^"]*)(" hreflang="[^"]*" class="md-sele
 
 # Chinese characters and full-width punctuation (CJK symbols, ideographs, full-width forms, “”‘’)
 CJK = "\u2018-\u201d\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-ENDS_CJK = re.compile(rf"[{CJK}]$")
-STARTS_CJK = re.compile(rf"[ \t]*[{CJK}]")
+# a Chinese character at the end of a line (perhaps closing emphasis or a link) and at the start
+# of the next (perhaps opening emphasis or a link)
+ENDS_CJK = re.compile(rf"[{CJK}](?:\*{{1,2}}|_{{1,2}}|\]\([^)\s]*\))?$")
+STARTS_CJK = re.compile(rf"[ \t]*(?:\*{{1,2}}|_{{1,2}}|\[)?[{CJK}]")
 FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 NOT_PARAGRAPH = re.compile(r"[ \t]*(#|\||<|\[\[|!!!|\?\?\?)")  # heading, table, HTML, directive
 
