@@ -44,14 +44,24 @@ def _tracked(*paths: str) -> list[str]:
     return [p for p in result.stdout.split("\0") if p and (ROOT / p).is_file()]
 
 
+def _copy_tracked(target: Path) -> Path:
+    for name in _tracked("."):
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+    return target
+
+
 def _wheel(tmp_path: Path) -> Path:
     dist = os.environ.get("QKV_DIST")
     if dist:
         wheels = sorted(Path(dist).glob("qkv-*.whl"))
         assert len(wheels) == 1, f"expected one qkv wheel in {dist}, found {wheels}"
         return wheels[0]
+    # from a copy of the tracked files, as a clone has them: a build in the working tree would
+    # reuse its `build/` folder, where a module deleted from reference/ can linger
+    clone = _copy_tracked(tmp_path / "clone")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(clone)],
         check=True,
         capture_output=True,
         text=True,
@@ -126,11 +136,7 @@ def test_home_page_quick_start_in_a_fresh_venv(tmp_path):
     """About 3 min on a shared 2-core machine, most of it unpacking PyTorch into the new venv."""
     pytest.importorskip("torch")  # the quick start uses PyTorch
     install, example = quick_start()
-    clone = tmp_path / "qkv"
-    for name in _tracked("."):
-        target = clone / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target)
+    clone = _copy_tracked(tmp_path / "qkv")
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
     bindir = env_dir / "bin"
