@@ -12,7 +12,8 @@ thread on 127.0.0.1; one browser (fresh user-data directory) visits it. Checks:
 - the site's search: the Chinese and English queries of the site issue find their concept pages, and
   a reader on a Chinese page gets Chinese pages first;
 - layout (test_browser_layout.py): at a phone-sized viewport the navigation drawer works and
-  nothing overflows sideways; at a 1,280 px desktop no code block scrolls sideways.
+  nothing overflows sideways; at a 1,280 px desktop no code block scrolls sideways; Chinese pages
+  show no gap between Chinese characters; table figures fit the column.
 
 Screenshots (three pages, both languages, desktop and phone) go to artifacts/screenshots/.
 

@@ -2,7 +2,8 @@
 
 A concept module of the reference (`reference/qkv/<backend>/<module>.py`, found by pkgutil) needs
 its test file, its API entry in both backends' reference pages, and a concept page in each language
-that shows or links its functions. A concept page needs its twin and its figure module.
+that shows or links its functions. A concept page needs its twin, its nav line, and draws its
+figures in its own figure module.
 """
 
 from __future__ import annotations
@@ -73,8 +74,10 @@ SLUGS = sorted({p.name.split(".")[0] for p in CONCEPTS.glob("*.md")})
 def test_concept_page_has_its_twin_figure_module_and_nav_entry(slug):
     for lang in ("en", "zh"):
         assert (CONCEPTS / f"{slug}.{lang}.md").is_file(), f"concepts/{slug}.{lang}.md is missing"
-    module = slug.replace("-", "_")
-    assert module in {m.name for m in pkgutil.iter_modules(figures.__path__)}, (
-        f"docs/_tools/qkvdocs/figures/{module}.py is missing"
-    )
     assert f"concepts/{slug}.md" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    # one concept, one figure module: the page's figures are drawn by figures/<slug>.py
+    module = f"qkvdocs.figures.{slug.replace('-', '_')}"
+    figures.names()
+    text = (CONCEPTS / f"{slug}.en.md").read_text(encoding="utf-8")
+    for name in directives.directive_args(text, "figure"):
+        assert figures._REGISTRY[name].__module__ == module, f"{name}: not drawn by {module}"

@@ -174,9 +174,10 @@ class NormIndependence:
     def shown(self, lang: str) -> str:
         if lang == "zh":
             return (
-                f"同一句子的输出变化：层归一化 批内 {num(self.layer_norm_batch_change)}、填充 "
-                f"{num(self.layer_norm_padding_change)}；批归一化 批内 "
-                f"{num(self.batch_norm_batch_change)}、填充 {num(self.batch_norm_padding_change)}"
+                f"同一句子的输出变化：层归一化为 {num(self.layer_norm_batch_change)}（换批次）、"
+                f"{num(self.layer_norm_padding_change)}（加填充）；批归一化为 "
+                f"{num(self.batch_norm_batch_change)}（换批次）、"
+                f"{num(self.batch_norm_padding_change)}（加填充）"
             )
         return (
             f"change of one sentence's output: LayerNorm {num(self.layer_norm_batch_change)} "
