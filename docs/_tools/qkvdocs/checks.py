@@ -94,8 +94,8 @@ _SECONDS: dict[str, float] = {}
 @cache
 def measured(key: str) -> Any:
     """What the claim's function returns, computed once per process (both languages share it)
-    and kept on disk with the figures, keyed by all it can depend on (`directives.cache_path`)."""
-    from .directives import cache_path
+    and kept on disk with the figures, keyed by all it can depend on (`drawings.cache_path`)."""
+    from .drawings import cache_path
 
     measure = get(key).measure
     path = cache_path(f"claim-{key}", "pickle")

@@ -14,7 +14,6 @@ from html import escape
 
 import numpy as np
 import qkv.numpy as qnp
-from qkv import numpy as ref
 
 from qkvdocs.checks import claim, num
 
@@ -303,15 +302,8 @@ def draw_reach(lang: str) -> Figure:
 
 @dataclass(frozen=True)
 class SelfAttentionIO:
-    """Result of `self_attention_io`.
-
-    Attributes:
-        num_inputs: number of input vectors N.
-        num_outputs: number of output vectors.
-        min_change: over every pair (output i, input j), the smallest change of output i when only
-            input j is nudged; positive means every output depends on every input.
-        max_change: the largest such change (for scale).
-    """
+    """What `self_attention_io` measured: the counts, and the smallest and largest change of an
+    output when one input is nudged (positive: every output depends on every input)."""
 
     num_inputs: int
     num_outputs: int
@@ -351,70 +343,27 @@ def self_attention_io(seq: int = 6, d_model: int = 8, *, seed: int = 0) -> SelfA
 
     Self-attention `out = attention(x, x, x)` on `seq` random vectors; then each input $x_j$ in turn
     is nudged by a random step of length 0.1, and the change of every output $o_i$ is measured.
-
-    Args:
-        seq: number of tokens N.
-        d_model: width of each vector.
-        seed: seed of the random inputs.
-
-    Returns:
-        A `SelfAttentionIO` with the counts and the smallest change.
     """
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((seq, d_model))
-    out, _ = ref.scaled_dot_product_attention(x, x, x)
+    out, _ = qnp.scaled_dot_product_attention(x, x, x)
     # Nudge input j in copy j of the sequence: one batch of `seq` perturbed sequences.
     step = rng.standard_normal((seq, d_model))
     step *= 0.1 / np.linalg.norm(step, axis=-1, keepdims=True)
     nudged = np.repeat(x[None], seq, axis=0)  # (seq, seq, d_model): copy j, token i
     nudged[np.arange(seq), np.arange(seq)] += step
-    out_nudged, _ = ref.scaled_dot_product_attention(nudged, nudged, nudged)
+    out_nudged, _ = qnp.scaled_dot_product_attention(nudged, nudged, nudged)
     # change[j, i] = ||o_i(x with x_j nudged) - o_i(x)||
     change = np.linalg.norm(out_nudged - out[None], axis=-1)
-    return SelfAttentionIO(
-        num_inputs=int(x.shape[0]),
-        num_outputs=int(out.shape[0]),
-        min_change=float(change.min()),
-        max_change=float(change.max()),
-    )
-
-
-_TABLE_1 = (
-    {"layer": "self-attention", "complexity": "O(n^2 d)", "sequential": "O(1)", "path": "O(1)"},
-    {"layer": "recurrent", "complexity": "O(n d^2)", "sequential": "O(n)", "path": "O(n)"},
-    {
-        "layer": "convolutional",
-        "complexity": "O(k n d^2)",
-        "sequential": "O(1)",
-        "path": "O(log_k n)",
-    },
-    {
-        "layer": "restricted self-attention",
-        "complexity": "O(r n d)",
-        "sequential": "O(1)",
-        "path": "O(n/r)",
-    },
-)
+    counts = int(x.shape[0]), int(out.shape[0])
+    return SelfAttentionIO(*counts, float(change.min()), float(change.max()))
 
 
 @dataclass(frozen=True)
 class SequentialCost:
-    """Result of `sequential_cost`.
+    """What `sequential_cost` measured: per layer type, the maximum path length (layers before the
+    last position depends on the first), the formula's value, and the sequential steps."""
 
-    Attributes:
-        table: Table 1 of Vaswani et al. (2017), one dict per layer type with the keys `layer`,
-            `complexity`, `sequential`, `path` (big-O strings as printed in the paper).
-        n: sequence length used for the measurements.
-        kernel: convolution kernel width k.
-        window: neighbourhood r of restricted self-attention (keys with |i - j| <= r).
-        path: measured maximum path length (layers or steps needed before the last position depends
-            on the first), per layer type.
-        path_formula: the value the paper's formula predicts for the same n, k, r.
-        steps: measured number of steps that must run one after another to process the sequence,
-            per layer type.
-    """
-
-    table: tuple
     n: int
     kernel: int
     window: int
@@ -453,7 +402,6 @@ class SequentialCost:
             return (
                 f"n = {self.n}、k = {self.kernel}、r = {self.window} "
                 f"时测得的最大路径长度：{paths}；"
-                ""
                 f"必须依次执行的步数：自注意力 {self.steps['self-attention']}，"
                 f"循环网络 {self.steps['recurrent']}"
             )
@@ -493,14 +441,6 @@ def _rnn_steps(x: np.ndarray, w_h: np.ndarray, w_x: np.ndarray) -> int:
     return steps
 
 
-def _attention_steps(x: np.ndarray) -> int:
-    """Self-attention over `x` (seq, d): every position in one batched call, counted as one step."""
-    steps = 0
-    ref.scaled_dot_product_attention(x, x, x)  # all seq outputs at once, none waits for another
-    steps += 1
-    return steps
-
-
 @claim(
     "self-attention-path-length",
     title={"en": "Parallel steps, path of length 1", "zh": "并行计算，路径长度为 1"},
@@ -517,7 +457,7 @@ def _attention_steps(x: np.ndarray) -> int:
     },
 )
 def sequential_cost(n: int = 64, *, kernel: int = 3, window: int = 4) -> SequentialCost:
-    """why not an RNN or a CNN: Table 1 of the Transformer paper, with measured values.
+    """Why not an RNN or a CNN: Table 1 of the Transformer paper, with measured values.
 
     The table is quoted from Vaswani et al. (2017). Two of its columns are then measured:
 
@@ -529,14 +469,6 @@ def sequential_cost(n: int = 64, *, kernel: int = 3, window: int = 4) -> Sequent
       ([`local_mask`][qkv.numpy.local_mask]).
     - sequential steps: a plain RNN forward pass counts the steps that had to wait for the previous
       one; self-attention computes every position in one batched call.
-
-    Args:
-        n: sequence length.
-        kernel: convolution kernel width k.
-        window: restricted self-attention neighbourhood r.
-
-    Returns:
-        A `SequentialCost`.
     """
     ones = np.ones((n, n), dtype=bool)
     # recurrent: state i reads state i - 1 (and its own input), one step at a time
@@ -548,7 +480,7 @@ def sequential_cost(n: int = 64, *, kernel: int = 3, window: int = 4) -> Sequent
         offsets = (index[:, None] - index[None, :]) // kernel**level
         exact = (index[:, None] - index[None, :]) % kernel**level == 0
         dilated.append(exact & (offsets >= 0) & (offsets < kernel))
-    band = ref.local_mask(n, window=window)
+    band = qnp.local_mask(n, window=window)
     path = {
         "self-attention": _layers_until_connected([ones]),
         "recurrent": _layers_until_connected([chain]),
@@ -563,16 +495,6 @@ def sequential_cost(n: int = 64, *, kernel: int = 3, window: int = 4) -> Sequent
     }
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, 4))
-    steps = {
-        "self-attention": _attention_steps(x),
-        "recurrent": _rnn_steps(x, 0.5 * np.eye(4), np.eye(4)),
-    }
-    return SequentialCost(
-        table=_TABLE_1,
-        n=n,
-        kernel=kernel,
-        window=window,
-        path=path,
-        path_formula=path_formula,
-        steps=steps,
-    )
+    qnp.scaled_dot_product_attention(x, x, x)  # all n outputs in one call: one step
+    steps = {"self-attention": 1, "recurrent": _rnn_steps(x, 0.5 * np.eye(4), np.eye(4))}
+    return SequentialCost(n, kernel, window, path, path_formula, steps)
