@@ -178,7 +178,7 @@ def on_page_markdown(markdown, page, config, files):
 
 def on_page_content(html, page, config, files):
     src = page.file.src_uri
-    html = directives.fill_slots(html, _slots.pop(src, []))
+    html = directives.unsearched_full_source(directives.fill_slots(html, _slots.pop(src, [])))
     if not src.startswith(NO_HOVER):
         html = glossary.add_hover(html, directives.page_language(src))
     return html

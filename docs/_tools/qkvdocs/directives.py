@@ -278,6 +278,14 @@ def _fence(code: str, title: str) -> str:
 
 
 FULL_SOURCE = {"en": "Full source", "zh": "完整源码"}
+FULL_SOURCE_HTML = re.compile(
+    r'<details class="note">(\s*<summary>(?:Full source|完整源码)</summary>)'
+)
+
+
+def unsearched_full_source(page_html: str) -> str:
+    """Keep the folded full source out of the search index (the math above it is indexed)."""
+    return FULL_SOURCE_HTML.sub(r'<details class="note" data-search-exclude>\1', page_html)
 
 
 def code_markdown(arg: str, lang: str = "en") -> str:
