@@ -340,7 +340,7 @@ def test_bad_input_messages_are_identical(rng):
             (x, enc),
             (enc_t,),
             {"num_heads": 3},
-            "multi_head_attention: d_model (last axis of query) must be divisible by num_heads; "
+            "encoder_layer: d_model (last axis of query) must be divisible by num_heads; "
             "got query (2, 3, 4), num_heads 3",
         ),
         (

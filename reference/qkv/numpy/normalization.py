@@ -13,6 +13,7 @@ from .._checks import (
     check_arrays,
     check_float,
     check_ndim,
+    check_norm,
     check_positive,
     check_same_dtype,
     check_same_size,
@@ -67,7 +68,12 @@ def layer_norm(x, weight, bias, eps=1e-5):
         array([[-1.2247,  0.    ,  1.2247],
                [-1.2247,  0.    ,  1.2247]])
     """
-    _check_norm_inputs("layer_norm", x, weight, bias, eps, min_ndim=1)
+    check_norm("layer_norm", "numpy", x, weight, bias, eps, min_ndim=1)
+    return _layer_norm(x, weight, bias, eps)
+
+
+def _layer_norm(x, weight, bias, eps=1e-5):
+    """The math of `layer_norm`, unchecked (its inputs are valid)."""
     # 1. accumulate the statistics in at least float32
     acc = x.astype(np.float32) if x.dtype == np.float16 else x
     # 2. mean and biased variance of each token over its features
@@ -118,7 +124,12 @@ def batch_norm(x, weight, bias, eps=1e-5):
         array([[-1., -1.],
                [ 1.,  1.]])
     """
-    _check_norm_inputs("batch_norm", x, weight, bias, eps, min_ndim=2)
+    check_norm("batch_norm", "numpy", x, weight, bias, eps, min_ndim=2)
+    return _batch_norm(x, weight, bias, eps)
+
+
+def _batch_norm(x, weight, bias, eps=1e-5):
+    """The math of `batch_norm`, unchecked (its inputs are valid)."""
     # 1. accumulate the statistics in at least float32
     acc = x.astype(np.float32) if x.dtype == np.float16 else x
     # 2. mean and biased variance of each feature over every other axis

@@ -11,8 +11,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_attention, check_int, check_positive, check_real, fail, shape_of
-from .softmax import softmax
+from .._checks import check_attention, shape_of
+from .softmax import _softmax
 
 __all__ = ["hard_attention", "gumbel_softmax_attention", "local_attention"]
 
@@ -77,9 +77,12 @@ def hard_attention(query, key, value, mask=None, *, scale=None):
         tensor([[10.],
                 [20.]])
     """
-    name = "hard_attention"
-    check_attention(name, "torch", query, key, value, mask)
-    check_real(name, "scale", scale)
+    check_attention("hard_attention", "torch", query, key, value, mask, scale=scale)
+    return _hard_attention(query, key, value, mask, scale=scale)
+
+
+def _hard_attention(query, key, value, mask=None, *, scale=None):
+    """The math of `hard_attention`, unchecked (its inputs are valid)."""
     # 1. scaled scores; masked keys can never be the maximum
     scores = _scaled_scores(query, key, scale)  # (*batch, seq_q, seq_k)
     if mask is not None:
@@ -153,18 +156,26 @@ def gumbel_softmax_attention(
         >>> weights.sum(dim=-1)
         tensor([1.])
     """
-    name = "gumbel_softmax_attention"
-    check_attention(name, "torch", query, key, value, mask)
-    check_real(name, "scale", scale)
-    check_positive(name, "tau", tau)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        rule = "generator must be None or a random generator of this backend"
-        fail(
-            name,
-            rule + " (numpy.random.Generator, torch.Generator)",
-            TypeError,
-            generator=type(generator).__name__,
-        )
+    check_attention(
+        "gumbel_softmax_attention",
+        "torch",
+        query,
+        key,
+        value,
+        mask,
+        scale=scale,
+        tau=tau,
+        generator=generator,
+    )
+    return _gumbel_softmax_attention(
+        query, key, value, mask, tau=tau, generator=generator, scale=scale, hard=hard
+    )
+
+
+def _gumbel_softmax_attention(
+    query, key, value, mask=None, *, tau=1.0, generator=None, scale=None, hard=False
+):
+    """The math of `gumbel_softmax_attention`, unchecked (its inputs are valid)."""
     # 1. scaled scores: the logits of the distribution over keys
     scores = _scaled_scores(query, key, scale)  # (*batch, seq_q, seq_k)
     # 2. perturb by Gumbel noise, divide by the temperature; masked keys at -inf
@@ -172,7 +183,7 @@ def gumbel_softmax_attention(
     if mask is not None:
         logits = torch.where(mask, logits, -torch.inf)
     # 3. softmax over the keys (a fully masked row gives zeros)
-    weights = softmax(logits, axis=-1)  # (*batch, seq_q, seq_k)
+    weights = _softmax(logits, axis=-1)  # (*batch, seq_q, seq_k)
     # 4. hard: the one-hot of the sampled key, with the soft weights' gradient (straight-through)
     if hard:
         weights = _one_hot_argmax(weights, mask) - weights.detach() + weights
@@ -230,10 +241,12 @@ def local_attention(query, key, value, *, window, scale=None):
                 [6.0000],
                 [7.5000]])
     """
-    name = "local_attention"
-    check_attention(name, "torch", query, key, value)
-    check_real(name, "scale", scale)
-    check_int(name, "window", window, minimum=0)
+    check_attention("local_attention", "torch", query, key, value, scale=scale, window=window)
+    return _local_attention(query, key, value, window=window, scale=scale)
+
+
+def _local_attention(query, key, value, *, window, scale=None):
+    """The math of `local_attention`, unchecked (its inputs are valid)."""
     seq_q, d_k = shape_of(query)[-2:]
     seq_k = shape_of(key)[-2]
     width = 2 * window + 1
@@ -257,7 +270,7 @@ def local_attention(query, key, value, *, window, scale=None):
     j = i - window + torch.arange(width, device=query.device)  # (seq_q, width): key of each slot
     scores = torch.where((j >= 0) & (j < seq_k), scores, -torch.inf)
     # 5. softmax over the band
-    weights = softmax(scores, axis=-1)  # (*batch, seq_q, width)
+    weights = _softmax(scores, axis=-1)  # (*batch, seq_q, width)
     # 6. weighted sum of the band's values
     # (*batch, seq_q, d_v, width) @ (*batch, seq_q, width, 1) -> (*batch, seq_q, d_v, 1)
     out = (value_band @ weights[..., None])[..., 0]  # (*batch, seq_q, d_v)
