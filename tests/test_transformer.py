@@ -355,7 +355,7 @@ def test_bad_input_messages_are_identical(rng):
             (x, x, dec),
             (dec_t,),
             {"num_heads": 2, "norm_first": "yes"},
-            "decoder_layer: norm_first must be one of False, True; got norm_first 'yes'",
+            "decoder_layer: norm_first must be a boolean (True or False); got norm_first 'yes'",
         ),
         (
             "feed_forward",

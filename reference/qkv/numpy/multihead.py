@@ -216,8 +216,9 @@ def multi_head_attention(
         params: a [MultiHeadParams][qkv.numpy.MultiHeadParams].
         num_heads: number of heads $h$; must divide `d_model`.
         mask: boolean, `True` = may attend, broadcastable to `(*batch, seq_q, seq_k)`; the same
-            mask applies to every head. A query whose keys are all masked gets zero weights and
-            an output of $b^O$ (zero before the output projection).
+            mask applies to every head. A query whose keys are all masked (or that has no key
+            at all, `seq_k == 0`) gets zero weights and an output of $b^O$ (zero before the
+            output projection).
         is_causal: also apply [causal_mask][qkv.numpy.causal_mask] (query $i$ sees keys
             $j \le i$).
         need_weights: return the per-head weights; if `False` return `None` instead.

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .._checks import check_attention, shape_of
+from .attention import _scaled_dot_product_attention
 from .softmax import _softmax
 
 __all__ = ["hard_attention", "gumbel_softmax_attention", "local_attention"]
@@ -27,6 +28,8 @@ def _scaled_scores(query, key, scale):
 def _one_hot_argmax(scores, mask):
     """One-hot weights at each row's largest score (the first on ties); zero where masked."""
     seq_k = scores.shape[-1]
+    if seq_k == 0:  # no keys: no argmax, an empty row of weights
+        return np.zeros_like(scores)
     best = scores.argmax(axis=-1)  # (*batch, seq_q, seq_k) -> (*batch, seq_q)
     # (seq_k,) == (*batch, seq_q, 1) -> (*batch, seq_q, seq_k)
     one_hot = np.arange(seq_k) == best[..., None]
@@ -45,7 +48,8 @@ def hard_attention(query, key, value, mask=None, *, scale=None):
     It is the limit of soft attention when the scores grow without bound (a temperature going to
     0). The argmax has no useful gradient with respect to the scores, which is why training it
     needs reinforcement learning or [gumbel_softmax_attention][qkv.numpy.gumbel_softmax_attention].
-    Ties go to the first key. A query whose keys are all masked gets zero weights and a zero output.
+    Ties go to the first key. A query whose keys are all masked (or that has no key at all,
+    `seq_k == 0`) gets zero weights and a zero output.
 
     Args:
         query: `(*batch, seq_q, d_k)`.
@@ -118,7 +122,8 @@ def gumbel_softmax_attention(
     $\tau \to 0$ the weights tend to the one-hot of that sample, i.e. to
     [hard_attention][qkv.numpy.hard_attention] on the perturbed scores. With `hard=True` the
     weights are that one-hot (in the PyTorch backend with the straight-through gradient of the soft
-    weights). A query whose keys are all masked gets zero weights and a zero output.
+    weights). A query whose keys are all masked (or that has no key at all, `seq_k == 0`) gets
+    zero weights and a zero output.
 
     Args:
         query: `(*batch, seq_q, d_k)`.
@@ -251,6 +256,9 @@ def _local_attention(query, key, value, *, window, scale=None):
     seq_k = shape_of(key)[-2]
     width = 2 * window + 1
     scale = 1.0 / math.sqrt(d_k) if scale is None else scale
+    if seq_q == 0:  # no queries: empty results (the band view below needs at least one row)
+        out = _scaled_dot_product_attention(query, key, value, scale=scale)[0]  # (*batch, 0, d_v)
+        return out, np.zeros((*out.shape[:-1], width), dtype=out.dtype)
     # 1. pad the sequence axis: `window` rows before and enough after, so every query has a
     #    full band of `width` rows; row i + t of the padded keys is key i - window + t
     after = max(seq_q + window - seq_k, 0)

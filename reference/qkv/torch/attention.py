@@ -35,7 +35,9 @@ def scaled_dot_product_attention(query, key, value, mask=None, *, scale=None, is
     - returns `out` `(*batch, seq_q, d_v)` and `weights` `(*batch, seq_q, seq_k)`.
 
     A query row whose keys are all masked gets zero weights and a zero output (no NaN, no
-    warning), as PyTorch's `F.scaled_dot_product_attention` does on CPU.
+    warning), as PyTorch's `F.scaled_dot_product_attention` does on CPU. So does every query when
+    there is no key at all (`seq_k == 0`): weights of shape `(*batch, seq_q, 0)`, a zero output.
+    With no query (`seq_q == 0`) both results are empty.
 
     Args:
         query: Queries, a floating torch tensor.
