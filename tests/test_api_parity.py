@@ -8,7 +8,8 @@ import re
 
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
+
+qt = pytest.importorskip("qkv.torch", reason="PyTorch is not installed: parity needs both backends")
 
 MODULES = [
     "softmax",
