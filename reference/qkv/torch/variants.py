@@ -189,8 +189,8 @@ def _gumbel_softmax_attention(
         logits = torch.where(mask, logits, -torch.inf)
     # 3. softmax over the keys (a fully masked row gives zeros)
     weights = _softmax(logits, axis=-1)  # (*batch, seq_q, seq_k)
-    # 4. hard: the one-hot of the sampled key, with the soft weights' gradient (straight-through)
-    if hard:
+    # 4. hard: the one-hot of the sampled key
+    if hard:  # straight-through: the value of the one-hot, the gradient of the soft weights
         weights = _one_hot_argmax(weights, mask) - weights.detach() + weights
     # 5. weighted sum of the values
     out = weights @ value  # (*batch, seq_q, seq_k) @ (*batch, seq_k, d_v) -> (*batch, seq_q, d_v)
