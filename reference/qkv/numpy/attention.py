@@ -53,9 +53,10 @@ def scaled_dot_product_attention(query, key, value, mask=None, *, scale=None, is
             fully masked).
 
     Raises:
-        TypeError: Mixed or wrong backends, non-floating or unequal dtypes, a non-boolean mask.
-        ValueError: Rank below 2, `query`/`key` disagree on `d_k`, `key`/`value` disagree on
-            `seq_k`, batch axes or mask that do not broadcast.
+        TypeError: Mixed or wrong backends, non-floating or unequal dtypes, a non-boolean mask,
+            an `is_causal` that is not a boolean (`True`/`False`; the integers 0 and 1 are not).
+        ValueError: Rank below 2, `d_k == 0`, `query`/`key` disagree on `d_k`, `key`/`value`
+            disagree on `seq_k`, batch axes or mask that do not broadcast.
 
     Examples:
         Two equal keys share the weight, so the output is the mean of the values:
@@ -142,8 +143,8 @@ def attention_loop(query, key, value, mask=None, *, scale=None):
 
     Raises:
         TypeError: Mixed or wrong backends, non-floating or unequal dtypes, a non-boolean mask.
-        ValueError: Rank below 2, `query`/`key` disagree on `d_k`, `key`/`value` disagree on
-            `seq_k`, batch axes or mask that do not broadcast.
+        ValueError: Rank below 2, `d_k == 0`, `query`/`key` disagree on `d_k`, `key`/`value`
+            disagree on `seq_k`, batch axes or mask that do not broadcast.
 
     Examples:
         >>> import numpy as np
@@ -220,8 +221,8 @@ def attention_column_form(q_cols, k_cols, v_cols, *, scale=None):
 
     Raises:
         TypeError: Mixed or wrong backends, non-floating or unequal dtypes.
-        ValueError: Rank below 2, `q_cols`/`k_cols` disagree on `d_k`, `k_cols`/`v_cols` disagree
-            on `seq_k`, batch axes that do not broadcast.
+        ValueError: Rank below 2, `d_k == 0`, `q_cols`/`k_cols` disagree on `d_k`,
+            `k_cols`/`v_cols` disagree on `seq_k`, batch axes that do not broadcast.
 
     Examples:
         One query column, two equal key columns: each key gets half the weight.

@@ -229,9 +229,10 @@ def multi_head_attention(
 
     Raises:
         TypeError: for non-MultiHeadParams `params`, non-floating or mixed dtypes, a non-boolean
-            mask, or arrays of another backend.
-        ValueError: for wrong ranks, `d_model` mismatches, `d_model % num_heads != 0`, batch axes
-            or a mask that do not broadcast.
+            mask, `is_causal` or `need_weights` that are not booleans (`True`/`False`; the
+            integers 0 and 1 are not), or arrays of another backend.
+        ValueError: for wrong ranks, `d_model == 0`, `d_model` mismatches,
+            `d_model % num_heads != 0`, batch axes or a mask that do not broadcast.
 
     Examples:
         Two equal tokens with identity projections: every head splits its weight evenly.

@@ -296,9 +296,11 @@ def encoder_layer(
         Tensor of shape `(*batch, seq, d_model)`.
 
     Raises:
-        TypeError: for `params` of the wrong kind, non-floating or mixed dtypes, or arrays of
+        TypeError: for `params` of the wrong kind, non-floating or mixed dtypes, a `norm_first`
+            that is not a boolean (`True`/`False`; the integers 0 and 1 are not), or arrays of
             another backend.
         ValueError: for wrong shapes, `d_model % num_heads != 0`, or an unknown `activation`.
+            The message names this layer, even when a sub-layer's input is wrong.
 
     Examples:
         >>> import torch
@@ -394,9 +396,11 @@ def decoder_layer(
         Tensor of shape `(*batch, seq, d_model)`.
 
     Raises:
-        TypeError: for `params` of the wrong kind, non-floating or mixed dtypes, or arrays of
+        TypeError: for `params` of the wrong kind, non-floating or mixed dtypes, a `norm_first`
+            that is not a boolean (`True`/`False`; the integers 0 and 1 are not), or arrays of
             another backend.
         ValueError: for wrong shapes, `d_model % num_heads != 0`, or an unknown `activation`.
+            The message names this layer, even when a sub-layer's input is wrong.
 
     Examples:
         >>> import torch
