@@ -823,7 +823,9 @@ def check_multi_head(
     _check_heads(func, "query", query, num_heads)
     batch = {n: shape_of(x)[:-2] for n, x in (("query", query), ("key", key), ("value", value))}
     rule = "query, key and value batch axes must broadcast"
-    batch_shape = check_batch_broadcast(func, rule, **batch)
+    batch_shape = _broadcast(*batch.values())
+    if batch_shape is None:
+        fail(func, rule, **batch)
     scores_shape = (*batch_shape, shape_of(query)[-2], shape_of(key)[-2])
     check_mask(func, mask, scores_shape)
     check_bool(func, "is_causal", is_causal)
