@@ -139,3 +139,9 @@ def test_batch_broadcast_returns_the_broadcast_batch_shape():
         _checks.check_batch_broadcast(
             "f", "batch axes must broadcast", trailing=2, query=(2, 5, 4), key=(3, 5, 4)
         )
+
+
+def test_broadcast_shape_for_the_cores():
+    assert _checks.broadcast_shape((2, 1), (3,), ()) == (2, 3)
+    with pytest.raises(ValueError, match="do not broadcast"):
+        _checks.broadcast_shape((2,), (3,))

@@ -640,12 +640,6 @@ def check_softmax(func: str, backend: str, x: Any, axis: Any) -> None:
     check_axis(func, axis, x)
 
 
-def _check_params(func: str, backend: str, **params: Any) -> None:
-    """Learned parameters: arrays of `backend`, floating (None = absent)."""
-    check_arrays(func, backend, **params)
-    check_float(func, **params)
-
-
 def check_additive_scores(
     func: str, backend: str, query: Any, key: Any, w_q: Any, w_k: Any, v: Any
 ) -> None:
