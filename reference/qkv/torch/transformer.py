@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .._checks import check_factory, check_feed_forward, check_layer
-from .multihead import _init_multi_head_params, _multi_head_attention, MultiHeadParams
+from .multihead import MultiHeadParams, _init_multi_head_params, _multi_head_attention
 from .normalization import _layer_norm
 
 __all__ = [
