@@ -284,6 +284,17 @@ def test_keyboard_reaches_and_changes_the_figure(tab, base_url, name, lang):
 
 
 @pytest.mark.browser
+def test_mouse_hover_chooses_a_query(tab, base_url):
+    """A mouse looks by hovering over a token (touch and keys choose by tap, Enter, arrows)."""
+    page, recorder = tab
+    root = _open(page, recorder, base_url, "softmax-explore", "zh")
+    for query in (0, 4):
+        root.locator(f'[data-query="{query}"]').hover()
+        assert _check_shown(root, "softmax-explore")["query"] == query
+    assert not recorder.problems, recorder.problems
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize("lang", LANGS)
 def test_touch_chooses_a_query(browser, base_url, lang):
     context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
