@@ -429,10 +429,11 @@ def stop_prerender(pool: ProcessPoolExecutor | None) -> None:
 def figure_parts(name: str, lang: str, index: int) -> tuple[str, str]:
     """(`<figure>` with the caption and a media placeholder, the media HTML) for slot `index`."""
     fig = render_figure(name, lang)
-    alt = html.escape(fig.alt, quote=True)
+    # a caption may write W<sup>Q</sup> and ε<sub>i</sub>; the alt text reads "W Q" and "ε i"
+    alt = html.escape(re.sub(r"</?su[bp]>", " ", fig.alt).replace("  ", " "), quote=True)
     body = fig.svg.strip()
     slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
-    caption = html.escape(fig.caption, quote=False)
+    caption = re.sub(r"&lt;(/?su[bp])&gt;", r"<\1>", html.escape(fig.caption, quote=False))
     if fig.data is not None:  # interactive: the still, and the data docs/javascripts reads
         data = json.dumps(fig.data, ensure_ascii=False, separators=(",", ":"))
         data = data.replace("</", "<\\/")  # no "</script>" inside the script element

@@ -45,7 +45,7 @@ TEXT = {
         "corner": "查询：{token}",
         "key": "键",
         "choose": "选择一个查询词元",
-        "masked": "被遮住",
+        "masked": "被屏蔽",
         "still": "未启用 JavaScript 时只显示一种设置下的表格：{settings}",
         "on": "开",
         "off": "关",
