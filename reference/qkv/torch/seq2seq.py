@@ -31,17 +31,17 @@ import numpy as np
 import torch
 
 from .._checks import check_arrays, check_int, check_integer, check_ndim, fail, shape_of
-from .attention import scaled_dot_product_attention
-from .masks import causal_mask, padding_mask
-from .multihead import _project, merge_heads, multi_head_attention, split_heads
-from .normalization import layer_norm
-from .positional import sinusoidal_positional_encoding
+from .attention import _scaled_dot_product_attention
+from .masks import _causal_mask, _padding_mask
+from .multihead import _merge_heads, _multi_head_attention, _project, _split_heads
+from .normalization import _layer_norm
+from .positional import _sinusoidal_positional_encoding
 from .transformer import (
     DecoderLayerParams,
     EncoderLayerParams,
-    decoder_layer,
-    encoder_layer,
-    feed_forward,
+    _decoder_layer,
+    _encoder_layer,
+    _feed_forward,
     init_decoder_layer_params,
     init_encoder_layer_params,
 )
@@ -243,7 +243,7 @@ def _embed(tokens, embedding, *, offset=0):
     # 1. look up each token's row and scale it, so it is not drowned by the positions
     x = embedding[tokens] * math.sqrt(d_model)  # (batch, seq) -> (batch, seq, d_model)
     # 2. add the positions offset .. offset + seq - 1
-    positions = sinusoidal_positional_encoding(
+    positions = _sinusoidal_positional_encoding(
         offset + seq, d_model, dtype=embedding.dtype, device=embedding.device
     )
     return x + positions[offset:]  # (batch, seq, d_model) + (seq, d_model)
@@ -251,7 +251,7 @@ def _embed(tokens, embedding, *, offset=0):
 
 def _source_mask(src_lengths, seq_src):
     """`None`, or the padding mask `(batch, 1, seq_src)` of the source."""
-    return None if src_lengths is None else padding_mask(src_lengths, seq_src)
+    return None if src_lengths is None else _padding_mask(src_lengths, seq_src)
 
 
 def encode(src, params, *, num_heads, src_lengths=None, need_weights=False):
@@ -297,14 +297,14 @@ def _encode(src, params, *, num_heads, src_lengths=None, need_weights=False):
     for layer in params.encoder:
         if need_weights:
             # the weights this layer's self-attention computes (pre-LN: on LN_1(x))
-            h = layer_norm(x, layer.norm1_weight, layer.norm1_bias)
+            h = _layer_norm(x, layer.norm1_weight, layer.norm1_bias)
             weights.append(
-                multi_head_attention(h, h, h, layer.self_attn, num_heads=num_heads, mask=mask)[1]
+                _multi_head_attention(h, h, h, layer.self_attn, num_heads=num_heads, mask=mask)[1]
             )
         # 2. one encoder layer: self-attention, feed-forward, residuals, pre-LN
-        x = encoder_layer(x, layer, num_heads=num_heads, mask=mask, norm_first=True)
+        x = _encoder_layer(x, layer, num_heads=num_heads, mask=mask, norm_first=True)
     # 3. the final LayerNorm (pre-LN leaves the residual stream un-normalised)
-    memory = layer_norm(x, params.encoder_norm_weight, params.encoder_norm_bias)
+    memory = _layer_norm(x, params.encoder_norm_weight, params.encoder_norm_bias)
     return memory, (torch.stack(weights) if need_weights else None)
 
 
@@ -350,11 +350,11 @@ def _decode(tgt, memory, params, *, num_heads, src_lengths=None):
     x = _embed(tgt, params.tgt_embedding)  # (batch, seq_tgt, d_model)
     # 2. the decoder layers: causal self-attention, cross-attention, feed-forward
     for layer in params.decoder:
-        x = decoder_layer(
+        x = _decoder_layer(
             x, memory, layer, num_heads=num_heads, memory_mask=memory_mask, norm_first=True
         )
     # 3. final LayerNorm, then the output projection to one score per target token
-    x = layer_norm(x, params.decoder_norm_weight, params.decoder_norm_bias)
+    x = _layer_norm(x, params.decoder_norm_weight, params.decoder_norm_bias)
     return x @ params.w_out + params.b_out  # (batch, seq_tgt, d_model) @ (d_model, tgt_vocab)
 
 
@@ -437,8 +437,8 @@ def _init_kv_cache(memory, params, *, num_heads, src_lengths=None):
     for layer in params.decoder:
         # 2. the cross-attention keys and values, projected from the memory once
         attn = layer.cross_attn
-        cross_k.append(split_heads(_project(memory, attn.w_k, attn.b_k), num_heads))
-        cross_v.append(split_heads(_project(memory, attn.w_v, attn.b_v), num_heads))
+        cross_k.append(_split_heads(_project(memory, attn.w_k, attn.b_k), num_heads))
+        cross_v.append(_split_heads(_project(memory, attn.w_v, attn.b_v), num_heads))
     layers = len(params.decoder)
     return KVCache(
         (empty,) * layers, (empty,) * layers, tuple(cross_k), tuple(cross_v), src_lengths
@@ -447,10 +447,10 @@ def _init_kv_cache(memory, params, *, num_heads, src_lengths=None):
 
 def _cached_attention(x, attn, k, v, mask, num_heads):
     """Multi-head attention of queries from `x` against given keys and values (per head)."""
-    q = split_heads(_project(x, attn.w_q, attn.b_q), num_heads)  # (batch, heads, seq_new, d_head)
+    q = _split_heads(_project(x, attn.w_q, attn.b_q), num_heads)  # (batch, heads, seq_new, d_head)
     # softmax(q k^T / sqrt(d_head)) v in every head: (batch, heads, seq_new, d_head)
-    out, weights = scaled_dot_product_attention(q, k, v, mask)
-    out = merge_heads(out)  # (batch, heads, seq_new, d_head) -> (batch, seq_new, d_model)
+    out, weights = _scaled_dot_product_attention(q, k, v, mask)
+    out = _merge_heads(out)  # (batch, heads, seq_new, d_head) -> (batch, seq_new, d_model)
     return _project(out, attn.w_o, attn.b_o), weights
 
 
@@ -507,7 +507,7 @@ def _decode_step(tgt, cache, params, *, num_heads, need_weights=False):
     # 1. embed the new tokens at positions seq_cached .. seq_k - 1
     x = _embed(tgt, params.tgt_embedding, offset=seq_cached)  # (batch, seq_new, d_model)
     # 2. the new queries are the last seq_new positions: align the causal mask bottom right
-    self_mask = causal_mask(
+    self_mask = _causal_mask(
         seq_new, seq_k, align="bottom_right", device=x.device
     )  # (seq_new, seq_k)
     cross_mask = _source_mask(cache.src_lengths, cache.cross_k[0].shape[-2])
@@ -516,12 +516,12 @@ def _decode_step(tgt, cache, params, *, num_heads, need_weights=False):
     self_k, self_v, self_weights, cross_weights = [], [], [], []
     for i, layer in enumerate(params.decoder):
         # 3. pre-LN causal self-attention: append the new keys and values to the cache
-        h = layer_norm(x, layer.norm1_weight, layer.norm1_bias)
+        h = _layer_norm(x, layer.norm1_weight, layer.norm1_bias)
         attn = layer.self_attn
-        k_new = split_heads(
+        k_new = _split_heads(
             _project(h, attn.w_k, attn.b_k), num_heads
         )  # (batch, heads, seq_new, d_head)
-        v_new = split_heads(_project(h, attn.w_v, attn.b_v), num_heads)
+        v_new = _split_heads(_project(h, attn.w_v, attn.b_v), num_heads)
         k = torch.cat([cache.self_k[i], k_new], dim=-2)  # (batch, heads, seq_k, d_head)
         v = torch.cat([cache.self_v[i], v_new], dim=-2)
         out, weights = _cached_attention(h, attn, k, v, self_mask, num_heads)
@@ -530,17 +530,17 @@ def _decode_step(tgt, cache, params, *, num_heads, need_weights=False):
         self_v.append(v)
         self_weights.append(weights)
         # 4. pre-LN cross-attention to the cached memory keys and values
-        h = layer_norm(x, layer.norm2_weight, layer.norm2_bias)
+        h = _layer_norm(x, layer.norm2_weight, layer.norm2_bias)
         out, weights = _cached_attention(
             h, layer.cross_attn, cache.cross_k[i], cache.cross_v[i], cross_mask, num_heads
         )
         x = x + out
         cross_weights.append(weights)
         # 5. pre-LN feed-forward
-        h = layer_norm(x, layer.norm3_weight, layer.norm3_bias)
-        x = x + feed_forward(h, layer.w_1, layer.b_1, layer.w_2, layer.b_2)
+        h = _layer_norm(x, layer.norm3_weight, layer.norm3_bias)
+        x = x + _feed_forward(h, layer.w_1, layer.b_1, layer.w_2, layer.b_2)
     # 6. final LayerNorm and output projection, for the new positions only
-    x = layer_norm(x, params.decoder_norm_weight, params.decoder_norm_bias)
+    x = _layer_norm(x, params.decoder_norm_weight, params.decoder_norm_bias)
     logits = x @ params.w_out + params.b_out  # (batch, seq_new, d_model) @ (d_model, tgt_vocab)
     cache = cache._replace(self_k=tuple(self_k), self_v=tuple(self_v))
     weights = None
