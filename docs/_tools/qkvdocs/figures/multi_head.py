@@ -53,7 +53,7 @@ def heads_of_number(number: int = SPLIT_NUMBER) -> dict[str, object]:
 
 TEXT = {
     "en": {
-        "q": "projected queries Q = LN(X) W^Q + b^Q: (seq, d_model) = ({seq}, {d})",
+        "q": "projected queries $Q = \\mathrm{{LN}}(X)W^Q + b^Q$: (seq, d_model) = ({seq}, {d})",
         "head": "head {i}",
         "cols": "columns {a}–{b}",
         "query": "query",
@@ -72,7 +72,7 @@ TEXT = {
         ),
     },
     "zh": {
-        "q": "投影后的查询 Q = LN(X) W^Q + b^Q：(seq, d_model) = ({seq}, {d})",
+        "q": "投影后的查询 $Q = \\mathrm{{LN}}(X)W^Q + b^Q$：(seq, d_model) = ({seq}, {d})",
         "head": "头 {i}",
         "cols": "第 {a}–{b} 列",
         "query": "查询",

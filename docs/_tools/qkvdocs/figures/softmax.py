@@ -39,8 +39,8 @@ TEXT = {
             "Attention weights α′ of the trained number translator (the model of “Train it "
             "yourself”) on the English tokens of {number}: encoder layer {layer}, head {head} of "
             "{heads}, the sharpest head of that layer on this number. Row i is the softmax of "
-            "query i's scores over all {seq} keys, so every row sums to 1; output b^i is row i's "
-            "weighted sum of the value vectors."
+            "query i's scores over all {seq} keys, so every row sums to 1; output b<sup>i</sup> is "
+            "row i's weighted sum of the value vectors."
         ),
         "alt": (
             "A {seq} by {seq} heatmap of attention weights between the English tokens of "
@@ -54,7 +54,7 @@ TEXT = {
             "训练好的数字翻译模型（即“亲手训练”一页的模型）在 {number} 的英文词元上的注意力权重 "
             "α′：编码器第 {layer} 层、{heads} 个头中的第 {head} 个头，即该层在这个数上最集中的头。"
             "第 i 行是查询 i 在全部 {seq} 个键上的分数经过 softmax 的结果，所以每行之和为 1；"
-            "输出 b^i 就是用第 i 行对值向量加权求和。"
+            "输出 b<sup>i</sup> 就是用第 i 行对值向量加权求和。"
         ),
         "alt": (
             "一幅 {seq}×{seq} 热力图，显示 {number} 的各个英文词元之间的注意力权重，每格标出数值，"
