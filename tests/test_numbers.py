@@ -21,6 +21,7 @@ from qkv.numbers import (
 )
 from qkv.numbers import data as numbers_data
 from qkv.numbers.model import CHECKPOINT, translate_ids
+from qkv.numbers.teacher_forcing import RESULTS
 from qkv.numbers.train import CURVES
 
 pytest.importorskip("num2words")
@@ -261,3 +262,16 @@ def test_short_retraining_lowers_the_loss():
         threads=1, config=config, log=lambda *_: None,
     )  # fmt: skip
     assert curves["loss"][-1] < 0.7 * curves["loss"][0]
+
+
+def test_teacher_forcing_experiment_file():
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    runs = {(run["steps"], run["method"]) for run in results["runs"]}
+    methods = ("teacher_forcing", "scheduled_sampling")
+    assert runs == {(steps, method) for steps in results["steps"] for method in methods}
+    for run in results["runs"]:
+        assert run["numbers"] == 2000
+        assert sum(run["first_error_histogram"]) == run["free_running_errors"]
+        assert run["free_running_errors"] == round(2000 * (1 - run["free_running_exact_match"]))
+        # greedy: all gold-prefix predictions right <=> free running reproduces the gold
+        assert run["teacher_forced_sequence_accuracy"] == run["free_running_exact_match"]

@@ -27,6 +27,11 @@ API (both backends, `backend="numpy"` or `"torch"`):
   `chinese` need the `num2words` and `cn2an` packages (test and docs extras); translating does
   not.
 
+Where it fails: the training numbers are drawn with the number of digits uniform, so a round
+number such as 20,000 or 300,000 (nothing after "thousand") is rare in training, and these are
+the translations it gets wrong most often; measure it with
+`translate([english(n) for n in range(1000, 1_000_000, 1000)])`.
+
 Command line: `python -m qkv.numbers "one hundred and five"` prints `一百零五`;
 `--backend torch`; `--show-attention` prints the cross-attention table.
 """

@@ -10,6 +10,9 @@ held-out numbers:
 - `teacher_forced_token_accuracy`: characters (and the final `<eos>`) right when every decoder
   input is the gold prefix, as in training;
 - `teacher_forced_sequence_accuracy`: numbers with every character right under teacher forcing;
+  with greedy decoding this always equals the free-running exact match (if every gold-prefix
+  prediction is right, free running reproduces the gold prefix step by step, and conversely),
+  so the gap between the two regimes shows at the level of characters and positions;
 - `free_running_exact_match`: numbers translated exactly by greedy decoding, where the decoder
   reads its own previous outputs;
 - `first_error_histogram`: for the wrong free-running translations, how many first go wrong at

@@ -4,7 +4,8 @@ Seeded and CPU-only (`torch.set_num_threads(2)` by default). Each step draws a b
 fixed pool of training numbers (made once with `num2words` and `cn2an`, held-out numbers
 excluded), computes `qkv.torch.seq2seq_logits` under teacher forcing, the cross-entropy of the
 next character, and takes an Adam step with a linear warm-up then a linear decay of the learning
-rate. Every `eval_every` steps it translates the first `eval_count` held-out numbers greedily
+rate (over `warmup` steps, or a quarter of the run when it is not longer than that). Every
+`eval_every` steps it translates the first `eval_count` held-out numbers greedily
 and records the exact-match rate. It writes the checkpoint `model.npz` and the curves
 `curves.json` next to this file (or where `--out` says).
 
@@ -141,6 +142,8 @@ def train(
     params = _tree_map(lambda t: t.detach().clone().requires_grad_(), params)
     leaves = list(_leaves(params))
     optimizer = torch.optim.Adam(leaves, lr=lr, betas=(0.9, 0.98), eps=1e-9)
+    if steps <= warmup:  # a short run (the teacher-forcing experiment): warm up for a quarter
+        warmup = max(1, steps // 4)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.05, (steps - s) / (steps - warmup)))
     )
