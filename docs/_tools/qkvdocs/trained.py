@@ -19,6 +19,7 @@ import numpy as np
 import qkv.numpy as qnp
 from qkv import numbers
 from qkv.numbers.data import BOS, SRC_VOCAB, TGT_VOCAB, encode_source, held_out_numbers
+from qkv.numbers.teacher_forcing import RESULTS as TEACHER_FORCING
 from qkv.numbers.train import CURVES
 
 __all__ = ["SRC_VOCAB", "TGT_VOCAB"]  # re-exported for the tests
@@ -368,3 +369,15 @@ def uniform_magnitude_share() -> float:
                 hits = sum(word in MAGNITUDE_WORDS[character] for word in m.source)
                 total, rows = total + hits / len(m.source), rows + 1
     return total / rows
+
+
+def experiment() -> dict:
+    """The teacher-forcing experiment written by `python -m qkv.numbers.teacher_forcing`."""
+    return json.loads(TEACHER_FORCING.read_text(encoding="utf-8"))
+
+
+def experiment_run(steps: int, method: str) -> dict:
+    """The run of the experiment with `steps` training steps and `method` (teacher forcing or
+    scheduled sampling)."""
+    (run,) = [r for r in experiment()["runs"] if r["steps"] == steps and r["method"] == method]
+    return run
