@@ -10,7 +10,7 @@ import qkv.numpy as qnp
 from qkv.numbers.model import CHECKPOINT
 from qkvdocs import trained
 from qkvdocs.figures import render
-from qkvdocs.figures.transformer import parameter_counts, traced_model
+from qkvdocs.figures.transformer import decode_results, parameter_counts, traced_model
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -54,3 +54,19 @@ def test_parameter_counts_match_the_checkpoint_file():
     # every attention sub-layer holds 4 d_model^2 + 4 d_model, as the caption says
     for attn in [a for kind in trained.attention_params().values() for a in kind]:
         assert sum(np.asarray(w).size for w in attn) == 4 * d * d + 4 * d
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_decode_speed_table_shows_the_benchmark(lang):
+    data = decode_results()
+    fig = render("transformer-decode-speed", lang)
+    assert fig.svg.startswith("<table")
+    long = data["long"]["numpy"]
+    for ratio in long["uncached_over_cached"]:
+        assert f"<td>{ratio:.1f}</td>" in fig.svg
+    assert f"n<sup>{long['cached_growth_exponent']:.1f}</sup>" in fig.caption
+    # the ratios are the benchmark's own: uncached / cached of the same run
+    for cached, uncached, ratio in zip(
+        long["cached_step_ms"], long["uncached_step_ms"], long["uncached_over_cached"], strict=True
+    ):
+        assert ratio == pytest.approx(uncached / cached, abs=0.01)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from html import escape
 from pathlib import Path
@@ -458,5 +459,109 @@ def draw_parameters(lang: str) -> Figure:
         "h": cfg.num_heads,
         "f": trained.model().params.encoder[0].w_1.shape[-1],
         "n": cfg.num_layers,
+    }
+    return Figure(table, t["caption"].format(**fmt), t["alt"])
+
+
+DECODE_RESULTS = ROOT / "benchmarks" / "results" / "decode.json"
+
+SPEED_TEXT = {
+    "en": {
+        "head": ("decoding", "with the cache (ms)", "without (ms)", "without ÷ with"),
+        "translate": "translate {b} held-out number{s} ({backend})",
+        "step": "one step after {n} tokens (random 1 + 1 layers, NumPy)",
+        "total": "1,024 greedy steps in all (the same model)",
+        "caption": (
+            "Greedy decoding with and without the key/value cache, measured by "
+            "python -m benchmarks.decode on {machine}, one thread, float32 (median of repeated "
+            "calls, {date}; load average {load} during the run, so compare the ratios, which come "
+            "from the same run). One step after n tokens: without the cache the step runs the "
+            "whole prefix through the decoder again; with it, one new query meets n cached keys "
+            "in each layer. The growth measured from n = {n0} to {n1} in this run (the slope of "
+            "log time against log n) is n<sup>{c}</sup> with the cache and n<sup>{u}</sup> "
+            "without; on a loaded machine the small cached times are the noisier."
+        ),
+        "alt": "A table of decoding times with and without the key/value cache, and their ratio.",
+    },
+    "zh": {
+        "head": ("解码", "用缓存（毫秒）", "不用缓存（毫秒）", "不用 ÷ 用"),
+        "translate": "翻译 {b} 个留出的数（{backend}）",
+        "step": "已有 {n} 个词元之后的一步（随机的 1 + 1 层，NumPy）",
+        "total": "一共 1,024 步贪心解码（同一个模型）",
+        "caption": (
+            "用与不用键值缓存的贪心解码，由 python -m benchmarks.decode 在 {machine} 上以单线程、"
+            "float32 测得（多次调用取中位数，{date}；运行期间的负载为 {load}，所以请比较同一次运行"
+            "得到的比值）。已有 n 个词元之后的一步：不用缓存时，这一步要让整段前缀再穿过解码器一"
+            "次；用缓存时，每一层只是一个新查询对 n 个缓存的键。本次运行中 n 从 {n0} 增加到 "
+            "{n1} 时测得的增长（log 时间对 log n 的斜率）用缓存为 n<sup>{c}</sup>，不用缓存为 "
+            "n<sup>{u}</sup>；在负载很高的机器上，较小的缓存耗时噪声更大。"
+        ),
+        "alt": "一张表，列出用与不用键值缓存时的解码时间及其比值。",
+    },
+}
+
+
+def _ms(value: float) -> str:
+    """Milliseconds with three significant digits, thousands separated, no exponent."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def decode_results() -> dict:
+    """`benchmarks/results/decode.json`, written by `python -m benchmarks.decode`."""
+    return json.loads(DECODE_RESULTS.read_text(encoding="utf-8"))
+
+
+@figure("transformer-decode-speed")
+def draw_decode_speed(lang: str) -> Figure:
+    """Table: decoding time with and without the KV cache, from the decode benchmark."""
+    t = SPEED_TEXT[lang]
+    data = decode_results()
+    rows = []
+    for backend in ("numpy", "torch"):
+        for batch in (1, 64):
+            times = data["translator"].get(f"{backend}_batch_{batch}_ms")
+            if times is None:
+                continue
+            label = t["translate"].format(
+                b=batch,
+                s="" if batch == 1 else "s",
+                backend="NumPy" if backend == "numpy" else "PyTorch",
+            )
+            rows.append((label, times["cached"], times["uncached"], times["uncached_over_cached"]))
+    long = data["long"]
+    for n, cached, uncached, ratio in zip(
+        long["n"],
+        long["numpy"]["cached_step_ms"],
+        long["numpy"]["uncached_step_ms"],
+        long["numpy"]["uncached_over_cached"],
+        strict=True,
+    ):
+        rows.append((t["step"].format(n=n), cached, uncached, ratio))
+    totals = long["numpy"].get("greedy_1024_steps_s")
+    if totals is not None:  # seconds, shown in milliseconds like the other rows
+        rows.append(
+            (
+                t["total"],
+                totals["cached"] * 1000,
+                totals["uncached"] * 1000,
+                totals["uncached_over_cached"],
+            )
+        )
+    body = "".join(
+        f"<tr><td>{escape(label)}</td><td>{_ms(cached)}</td><td>{_ms(uncached)}</td>"
+        f"<td>{ratio:.1f}</td></tr>"
+        for label, cached, uncached, ratio in rows
+    )
+    head = "".join(f"<th>{escape(h)}</th>" for h in t["head"])
+    table = f'<table class="qkv-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    load = data["load_average"]
+    fmt = {
+        "machine": data["machine"],
+        "date": data["date"][:10],
+        "load": f"{min(load):.1f}–{max(load):.1f}",
+        "n0": long["n"][0],
+        "n1": long["n"][-1],
+        "c": f"{long['numpy']['cached_growth_exponent']:.1f}",
+        "u": f"{long['numpy']['uncached_growth_exponent']:.1f}",
     }
     return Figure(table, t["caption"].format(**fmt), t["alt"])
