@@ -4,8 +4,10 @@ benchmark results, and the claim "tiled" holds."""
 from __future__ import annotations
 
 import pytest
-from qkvdocs.figures import render
-from qkvdocs.figures.cost import (
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.cost import (  # noqa: E402
     TILED_CLAIM,
     load_results,
     series,

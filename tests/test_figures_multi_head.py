@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
-from qkv import numbers
-from qkvdocs import trained
-from qkvdocs.figures import render
-from qkvdocs.figures.multi_head import SPLIT_NUMBER, furthest_head, heads_of_number
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkv import numbers  # noqa: E402
+from qkvdocs import trained  # noqa: E402
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.multi_head import SPLIT_NUMBER, furthest_head, heads_of_number  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

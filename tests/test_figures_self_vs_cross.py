@@ -6,10 +6,12 @@ The weights are recomputed independently: through the PyTorch backend of `qkv.nu
 
 import numpy as np
 import pytest
-from qkv import numbers
-from qkvdocs import trained
-from qkvdocs.figures import render
-from qkvdocs.figures.self_vs_cross import alignment_data, heatmap_data, strongest_words
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkv import numbers  # noqa: E402
+from qkvdocs import trained  # noqa: E402
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.self_vs_cross import alignment_data, heatmap_data, strongest_words  # noqa: E402
 
 
 def _torch_maps(number):

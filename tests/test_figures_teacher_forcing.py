@@ -9,10 +9,12 @@ import json
 
 import numpy as np
 import pytest
-from qkv.numbers.data import held_out_numbers
-from qkv.numbers.teacher_forcing import RESULTS
-from qkvdocs.figures import render
-from qkvdocs.figures.teacher_forcing import MEASURES, REGIMES, budgets, gap_values, schedules
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkv.numbers.data import held_out_numbers  # noqa: E402
+from qkv.numbers.teacher_forcing import RESULTS  # noqa: E402
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.teacher_forcing import MEASURES, REGIMES, budgets, gap_values, schedules  # noqa: E402
 
 
 def _runs():

@@ -6,11 +6,13 @@ The step-by-step trace drawn in `transformer-block` must reproduce the model's o
 
 import numpy as np
 import pytest
-import qkv.numpy as qnp
-from qkv.numbers.model import CHECKPOINT
-from qkvdocs import trained
-from qkvdocs.figures import render
-from qkvdocs.figures.transformer import decode_results, parameter_counts, traced_model
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+import qkv.numpy as qnp  # noqa: E402
+from qkv.numbers.model import CHECKPOINT  # noqa: E402
+from qkvdocs import trained  # noqa: E402
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.transformer import decode_results, parameter_counts, traced_model  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
