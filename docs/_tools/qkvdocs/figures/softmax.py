@@ -1,7 +1,8 @@
 """Figures of the page "Softmax and the weighted sum" (concepts/softmax).
 
-- `softmax-weights`: the attention weights of the toy sentence as a heatmap with token labels and
-  the value of every cell; each row sums to 1.
+- `softmax-weights`: one head's attention weights in the trained number translator (encoder
+  self-attention on an English number), a heatmap with token labels and the value of every cell;
+  each row sums to 1.
 - `softmax-normalisations`: one query's scores turned into weights by softmax and by a ReLU
   normalisation, side by side.
 """
@@ -12,21 +13,28 @@ from dataclasses import dataclass
 
 import numpy as np
 import qkv.numpy as qnp
+from qkv import numbers
 from qkv import numpy as ref
 
 from qkvdocs.checks import claim, max_abs, num
 
+from .. import trained, widget
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS
 from . import Figure, figure
-from .query_key_value import D_K, D_MODEL, D_V, toy_projections
+from .query_key_value import toy_projections
+
+SOFTMAX_LAYER = 0  # the first encoder layer: its input is the embedded English tokens
 
 
-def toy_weights(seed: int = 0) -> np.ndarray:
-    """Attention weights `(seq_q, seq_k)` of the toy sentence with the Q/K/V page's projections."""
-    x, w_q, w_k, w_v = toy_projections(seed=seed)
-    _, weights = qnp.scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v)
-    return weights
+def trained_weights() -> dict[str, object]:
+    """One head's encoder self-attention weights `(seq, seq)` on `trained.PLAIN` in English.
+
+    The head is the sharpest of the first encoder layer on this number (`trained.sharpest_head`).
+    """
+    maps = trained.maps(trained.PLAIN)
+    head = trained.sharpest_head(maps.encoder, SOFTMAX_LAYER)
+    return {"tokens": maps.source, "head": head, "weights": maps.encoder[SOFTMAX_LAYER, head]}
 
 
 TEXT = {
@@ -34,35 +42,28 @@ TEXT = {
         "xlabel": "key j (token attended to)",
         "ylabel": "query i (token being rebuilt)",
         "caption": (
-            "Attention weights α′ of the toy sentence (d_model = {d_model}, d_k = {d_k}, d_v = "
-            "{d_v}, seeded random W<sup>q</sup>, W<sup>k</sup>, W<sup>v</sup>, scaled dot "
-            "product). Row i is the softmax of "
-            "query "
-            "i's scores over all six keys, so every row sums to 1; output b<sup>i</sup> is row "
-            "i's weighted "
-            "sum of the value vectors. With untrained weights the pattern means nothing "
-            "linguistic: "
-            "it only shows the mechanics."
+            "Attention weights α′ of the trained number translator (the model of “Train it "
+            "yourself”) on the English tokens of {number}: encoder layer {layer}, head {head} of "
+            "{heads}, the sharpest head of that layer on this number. Row i is the softmax of "
+            "query i's scores over all {seq} keys, so every row sums to 1; output b<sup>i</sup> is "
+            "row i's weighted sum of the value vectors."
         ),
         "alt": (
-            "A 6 by 6 heatmap of attention weights between the tokens of “the cat sat on the mat”, "
-            "each cell labelled with its value; every row sums to one."
+            "A {seq} by {seq} heatmap of attention weights between the English tokens of "
+            "{number}, each cell labelled with its value; every row sums to one."
         ),
     },
     "zh": {
         "xlabel": "键 j（被关注的词元）",
         "ylabel": "查询 i（正在重建的词元）",
         "caption": (
-            "玩具句子的注意力权重 α′（d_model = {d_model}，d_k = {d_k}，d_v = {d_v}，"
-            "W<sup>q</sup>、W<sup>k</sup>、W<sup>v</sup> 为固定种子的"
-            "随机矩阵，缩放点积）。第 i 行是查询 i 在全部六个键上的分数经过 softmax 的结果，"
-            "所以每行之和为 1；"
-            "输出 b<sup>i</sup> 就是用第 i 行对值向量求出的加权和。权重未经训练，图案没有语言学含"
-            "义，"
-            "只用来展示计算过程。"
+            "训练好的数字翻译模型（即“亲手训练”一页的模型）在 {number} 的英文词元上的注意力权重 "
+            "α′：编码器第 {layer} 层、{heads} 个头中的第 {head} 个头，即该层在这个数上最集中的头。"
+            "第 i 行是查询 i 在全部 {seq} 个键上的分数经过 softmax 的结果，所以每行之和为 1；"
+            "输出 b<sup>i</sup> 就是用第 i 行对值向量加权求和。"
         ),
         "alt": (
-            "一幅 6×6 热力图，显示“这只猫坐在垫子上”各词元之间的注意力权重，每格标出数值，"
+            "一幅 {seq}×{seq} 热力图，显示 {number} 的各个英文词元之间的注意力权重，每格标出数值，"
             "每行之和为 1。"
         ),
     },
@@ -73,8 +74,8 @@ TEXT = {
 def draw_weights(lang: str) -> Figure:
     """Heatmap of the toy sentence's attention weights, every cell labelled."""
     t = TEXT[lang]
-    tokens = TOKENS[lang]
-    weights = toy_weights()
+    data = trained_weights()
+    tokens, weights = data["tokens"], data["weights"]
     fig, ax = new_figure(5.6, 4.8)
     image = ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=max(0.5, float(weights.max())))
     for i in range(weights.shape[0]):
@@ -89,7 +90,7 @@ def draw_weights(lang: str) -> Figure:
                 fontsize=8,
                 color="white" if value > 0.6 * image.get_clim()[1] else "black",
             )
-    ax.set_xticks(range(len(tokens)), tokens)
+    ax.set_xticks(range(len(tokens)), tokens, rotation=60, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(len(tokens)), tokens)
     ax.set_xlabel(t["xlabel"])
     ax.set_ylabel(t["ylabel"])
@@ -97,8 +98,18 @@ def draw_weights(lang: str) -> Figure:
     for spine in ax.spines.values():
         spine.set_visible(False)
     fig.colorbar(image, ax=ax, shrink=0.8)
-    caption = t["caption"].format(d_model=D_MODEL, d_k=D_K, d_v=D_V)
-    return Figure(svg=to_svg(fig, "softmax-weights"), caption=caption, alt=t["alt"])
+    fmt = {
+        "number": f"“{numbers.english(trained.PLAIN)}”",
+        "layer": SOFTMAX_LAYER + 1,
+        "head": data["head"] + 1,
+        "heads": trained.config().num_heads,
+        "seq": len(tokens),
+    }
+    return Figure(
+        svg=to_svg(fig, "softmax-weights"),
+        caption=t["caption"].format(**fmt),
+        alt=t["alt"].format(**fmt),
+    )
 
 
 EXAMPLE_SCORES = (2.0, 1.0, 0.1, -1.0, 0.5, -0.3)
@@ -160,6 +171,72 @@ def draw_normalisations(lang: str) -> Figure:
     scores = ", ".join(f"{value:g}" for value in EXAMPLE_SCORES)
     caption = t["caption"].format(scores=scores)
     return Figure(svg=to_svg(fig, "softmax-normalisations"), caption=caption, alt=t["alt"])
+
+
+EXPLORE_TEXT = {
+    "en": {
+        "score": "score s = q·k/√d_k",
+        "exp": "exp(s − max s)",
+        "weight": "weight = exp / Σ exp",
+        "note": "Σ exp(s − max s) = {total:.3f}; the weights sum to {sum:.3f}",
+        "caption": (
+            "Choose a query token and follow softmax step by step over its six keys: the scaled "
+            "scores, their exponentials (after subtracting the row's largest score, which changes "
+            "nothing but keeps exp from overflowing), and the weights, each exponential divided by "
+            "their sum. The toy sentence of the heatmap above, computed by the reference when the "
+            "site is built."
+        ),
+        "alt": (
+            "An interactive table: one button per token to choose the query; for the chosen query, "
+            "each key's score, its exponential and its weight (with a bar)."
+        ),
+    },
+    "zh": {
+        "score": "分数 s = q·k/√d_k",
+        "exp": "exp(s − max s)",
+        "weight": "权重 = exp / Σ exp",
+        "note": "Σ exp(s − max s) = {total:.3f}；权重之和为 {sum:.3f}",
+        "caption": (
+            "选一个查询词元，在它的六个键上一步步看 softmax：缩放后的分数、它们的指数（先减去这一行"
+            "的最大分数，结果不变，只是让 exp 不溢出），以及权重，即每个指数除以它们的和。"
+            "数据是上面热力图的玩具句子，构建网站时由参考实现算出。"
+        ),
+        "alt": (
+            "交互表格：每个词元一个按钮，用来选查询；对选中的查询，"
+            "列出每个键的分数、指数和权重（带柱）。"
+        ),
+    },
+}
+
+
+def softmax_steps(seed: int = 0) -> dict[str, np.ndarray]:
+    """Scores, shifted exponentials and weights `(seq_q, seq_k)` of the toy sentence."""
+    x, w_q, w_k, _ = toy_projections(seed=seed)
+    scores = qnp.scaled_dot_product_scores(x @ w_q, x @ w_k)  # (seq_q, seq_k)
+    shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))  # (seq_q, seq_k)
+    return {"scores": scores, "exp": shifted, "weights": qnp.softmax(scores, axis=-1)}
+
+
+@figure("softmax-explore")
+def draw_explore(lang: str) -> Figure:
+    """Interactive: softmax of one query's scores, step by step."""
+    t = EXPLORE_TEXT[lang]
+    tokens = TOKENS[lang]
+    steps = softmax_steps()
+    notes = [
+        t["note"].format(total=total, sum=row.sum())
+        for total, row in zip(steps["exp"].sum(axis=-1), steps["weights"], strict=True)
+    ]
+    view = {
+        "lines": [
+            widget.line(t["score"], "value", steps["scores"]),
+            widget.line(t["exp"], "value", steps["exp"]),
+            widget.line(t["weight"], "weight", steps["weights"]),
+        ],
+        "note": notes,
+    }
+    data = {"keys": tokens, "queries": tokens, "query": 2, "controls": [], "views": {"": view}}
+    return widget.interactive(data, lang, t["caption"], t["alt"])
 
 
 # --------------------------------------------------------------------------------------------
