@@ -98,7 +98,7 @@ def test_code_folds_the_full_source_in_each_tab(lang, title):
 def test_code_tabs_show_both_backends_with_absolute_imports():
     pytest.importorskip("torch")
     text = directives.code_markdown("softmax")
-    assert text.startswith('=== "NumPy"') and '=== "PyTorch"' in text
+    assert text.startswith('===! "NumPy"') and '=== "PyTorch"' in text
     assert "from ." not in text
     assert 'title="reference/qkv/numpy/softmax.py"' in text
     assert 'title="reference/qkv/torch/softmax.py"' in text

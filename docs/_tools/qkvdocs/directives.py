@@ -302,9 +302,10 @@ def code_markdown(arg: str, lang: str = "en") -> str:
 
     if "." in arg:
         return shown(arg)
-    return "\n\n".join(
-        f'=== "{label}"\n\n' + textwrap.indent(shown(f"qkv.{backend}.{arg}"), "    ")
-        for backend, label in TAB_LABELS.items()
+    return "\n\n".join(  # `===!` starts a tab set of its own, even right after another one
+        f'==={"!" if i == 0 else ""} "{label}"\n\n'
+        + textwrap.indent(shown(f"qkv.{backend}.{arg}"), "    ")
+        for i, (backend, label) in enumerate(TAB_LABELS.items())
     )
 
 
