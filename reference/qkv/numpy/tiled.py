@@ -162,6 +162,9 @@ def _tiled_attention(query, key, value, mask, scale, is_causal, block_size):
     out = np.zeros((*batch, seq_q, d_v), dtype=query.dtype)
     lse = np.zeros((*batch, seq_q, 1), dtype=work)
 
+    # the keys transposed once: each tile's product then reads rows of contiguous memory
+    key_t = np.ascontiguousarray(np.swapaxes(key, -1, -2))  # (*batch, d_k, seq_k)
+
     for i0 in range(0, seq_q, block_size):
         i1 = min(i0 + block_size, seq_q)
         bq = i1 - i0
@@ -172,10 +175,10 @@ def _tiled_attention(query, key, value, mask, scale, is_causal, block_size):
         ell = np.zeros((*batch, bq, 1), dtype=work)  # (*batch, bq, 1)
         o = np.zeros((*batch, bq, d_v), dtype=work)  # (*batch, bq, d_v)
         for j0, j1 in _key_blocks(i0, i1, seq_k, block_size, is_causal):
-            k = key[..., j0:j1, :]  # (*batch, bk, d_k)
+            k_t = key_t[..., j0:j1]  # (*batch, d_k, bk)
             v = value[..., j0:j1, :]  # (*batch, bk, d_v)
             # 3. one tile of scores: (*batch, bq, d_k) @ (*batch, d_k, bk) -> (*batch, bq, bk)
-            scores = np.matmul(q, np.swapaxes(k, -1, -2)).astype(work)
+            scores = np.matmul(q, k_t).astype(work)
             allowed = _allowed(mask, i0, i1, j0, j1, is_causal)  # (..., bq, bk)
             if allowed is not None:
                 scores = np.where(allowed, scores, -np.inf)
@@ -302,7 +305,9 @@ def _tiled_attention_backward(
         mask = np.broadcast_to(mask, (*mask.shape[:-2], seq_q, seq_k))
     scale = 1.0 / math.sqrt(d_k) if scale is None else scale
     dtype, work = query.dtype, _work_dtype(query.dtype)
-    query, key, value, grad_out = (t.astype(work) for t in (query, key, value, grad_out))
+    query, key, value, grad_out = (
+        t.astype(work, copy=False) for t in (query, key, value, grad_out)
+    )
     # 1. D = rowsum(dO * O), one number per query row: the softmax backward's correction
     delta = (grad_out * out.astype(work)).sum(axis=-1, keepdims=True)  # (*batch, seq_q, 1)
     # rows with every key masked have lse = -inf: subtract 0 there, so P = exp(-inf) = 0

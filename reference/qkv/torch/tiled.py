@@ -168,6 +168,9 @@ def _tiled_attention(query, key, value, mask, scale, is_causal, block_size):
     out = query.new_zeros((*batch, seq_q, d_v))
     lse = query.new_zeros((*batch, seq_q, 1), dtype=work)
 
+    # the keys transposed once: each tile's product then reads rows of contiguous memory
+    key_t = key.transpose(-1, -2).contiguous()  # (*batch, d_k, seq_k)
+
     for i0 in range(0, seq_q, block_size):
         i1 = min(i0 + block_size, seq_q)
         bq = i1 - i0
@@ -178,10 +181,10 @@ def _tiled_attention(query, key, value, mask, scale, is_causal, block_size):
         ell = query.new_zeros((*batch, bq, 1), dtype=work)  # (*batch, bq, 1)
         o = query.new_zeros((*batch, bq, d_v), dtype=work)  # (*batch, bq, d_v)
         for j0, j1 in _key_blocks(i0, i1, seq_k, block_size, is_causal):
-            k = key[..., j0:j1, :]  # (*batch, bk, d_k)
+            k_t = key_t[..., j0:j1]  # (*batch, d_k, bk)
             v = value[..., j0:j1, :]  # (*batch, bk, d_v)
             # 3. one tile of scores: (*batch, bq, d_k) @ (*batch, d_k, bk) -> (*batch, bq, bk)
-            scores = torch.matmul(q, k.transpose(-1, -2)).to(work)
+            scores = torch.matmul(q, k_t).to(work)
             allowed = _allowed(mask, i0, i1, j0, j1, is_causal, query.device)  # (..., bq, bk)
             if allowed is not None:
                 scores = scores.masked_fill_(~allowed, -math.inf)
