@@ -165,6 +165,24 @@ def timed_ms(cases: dict, *, warmup: int, reps: int, device: str = "cpu") -> dic
     return times
 
 
+def paired_ratios(fn_a, fn_b, *, reps: int, device: str = "cpu") -> list[float]:
+    """`reps` ratios time(fn_a) / time(fn_b), each from two calls made back to back (the order
+    alternates from pair to pair). On a shared machine the load changes from minute to minute;
+    a ratio of two calls made seconds apart is far less sensitive to it than a ratio of two
+    medians taken minutes apart."""
+    ratios = []
+    for rep in range(reps):
+        seconds = {}
+        for name, fn in (("a", fn_a), ("b", fn_b)) if rep % 2 == 0 else (("b", fn_b), ("a", fn_a)):
+            _sync(device)
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            seconds[name] = time.perf_counter() - start
+        ratios.append(seconds["a"] / seconds["b"])
+    return ratios
+
+
 # --- part 1: multi-head attention ---------------------------------------------------------------
 
 
@@ -399,6 +417,11 @@ def run_tiled(args) -> dict:
                 cases, warmup=args.tiled_warmup, reps=args.tiled_reps, device=args.device
             )
             times = {n: statistics.median(t) for n, t in samples.items()}
+            paired = {}
+            if "torch_tiled" in cases and "f_sdpa" in cases:
+                paired["torch_tiled / f_sdpa"] = paired_ratios(
+                    cases["torch_tiled"], cases["f_sdpa"], reps=args.pair_reps, device=args.device
+                )
             peaks = {}
             for n, fn in cases.items():
                 if n.startswith("numpy"):
@@ -422,6 +445,8 @@ def run_tiled(args) -> dict:
                 "ratios_of_min": _ratios(
                     {k: min(v) for k, v in samples.items()}, [("torch_tiled", "f_sdpa")]
                 ),
+                "paired_ratios": {k: round(statistics.median(v), 3) for k, v in paired.items()},
+                "paired_samples": {k: [round(x, 3) for x in v] for k, v in paired.items()},
             }
         )
     # extrapolate the naive peaks that were not run: O(seq^2) from the largest measured seq
@@ -478,6 +503,10 @@ def run_backward(args) -> dict:
             cases, warmup=args.tiled_warmup, reps=args.tiled_reps, device=args.device
         )
         times = {n: statistics.median(t) for n, t in samples.items()}
+        paired = {
+            f"{a} / {b}": paired_ratios(cases[a], cases[b], reps=args.pair_reps, device=args.device)
+            for a, b in pairs[:1]
+        }
         peaks = {}
         for n, fn in cases.items():
             if n.startswith("numpy"):
@@ -498,6 +527,8 @@ def run_backward(args) -> dict:
                 "peak_mib": {k: round(v, 1) for k, v in peaks.items()},
                 "ratios": _ratios(times, pairs),
                 "ratios_of_min": _ratios({k: min(v) for k, v in samples.items()}, pairs),
+                "paired_ratios": {k: round(statistics.median(v), 3) for k, v in paired.items()},
+                "paired_samples": {k: [round(x, 3) for x in v] for k, v in paired.items()},
             }
         )
     return {
@@ -619,13 +650,15 @@ def markdown(results: dict) -> str:
                     cells.append("")
             lines.append(f"| {row['seq']} | " + " | ".join(cells) + " |")
         lines.append("")
-        if all("ratios" in row for row in tiled["rows"]):
+        if all("paired_ratios" in row for row in tiled["rows"]):
             lines += [
-                "Ratio of medians `qkv.torch tiled_attention / F.scaled_dot_product_attention`: "
+                "`qkv.torch tiled_attention / F.scaled_dot_product_attention`, median of "
+                "back-to-back pairs (of medians in brackets): "
                 + ", ".join(
-                    f"seq {row['seq']}: {row['ratios']['torch_tiled / f_sdpa']:.2f}"
+                    f"seq {row['seq']}: {row['paired_ratios']['torch_tiled / f_sdpa']:.2f} "
+                    f"({row['ratios']['torch_tiled / f_sdpa']:.2f})"
                     for row in tiled["rows"]
-                    if "torch_tiled / f_sdpa" in row["ratios"]
+                    if "torch_tiled / f_sdpa" in row["paired_ratios"]
                 )
                 + ".",
                 "",
@@ -641,7 +674,11 @@ def markdown(results: dict) -> str:
             "",
         ]
         names = [n for n in BACKWARD_LABELS if n in backward["rows"][0]["median_ms"]]
-        lines += ["| seq | " + " | ".join(BACKWARD_LABELS[n] for n in names) + " | tiled / SDPA |"]
+        lines += [
+            "| seq | "
+            + " | ".join(BACKWARD_LABELS[n] for n in names)
+            + " | tiled / SDPA, pairs (medians) |"
+        ]
         lines += ["|---:|" + "---:|" * (len(names) + 1)]
         for row in backward["rows"]:
             cells = []
@@ -650,8 +687,11 @@ def markdown(results: dict) -> str:
                 cells.append(
                     f"{row['median_ms'][n]:.1f}" + (f" ({peak:.1f})" if peak is not None else "")
                 )
-            ratio = row["ratios"].get("torch_tiled_fwd_bwd / f_sdpa_fwd_bwd")
-            cells.append("" if ratio is None else f"{ratio:.2f}")
+            name = "torch_tiled_fwd_bwd / f_sdpa_fwd_bwd"
+            if name in row["ratios"] and name in row.get("paired_ratios", {}):
+                cells.append(f"{row['paired_ratios'][name]:.2f} ({row['ratios'][name]:.2f})")
+            else:
+                cells.append("")
             lines.append(f"| {row['seq']} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -676,6 +716,9 @@ def parse_args(argv=None):
     parser.add_argument("--heads", type=int, default=8)
     parser.add_argument("--head-dim", type=int, default=64, help="d_k = d_v of part 2")
     parser.add_argument("--backward-seqs", type=int, nargs="+", help="part 3 sequence lengths")
+    parser.add_argument(
+        "--pair-reps", type=int, default=3, help="back-to-back pairs per ratio (parts 2 and 3)"
+    )
     parser.add_argument("--skip", choices=["mha", "tiled", "backward"], action="append", default=[])
     parser.add_argument(
         "--merge",
