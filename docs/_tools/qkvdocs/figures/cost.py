@@ -85,7 +85,8 @@ TEXT = {
         "the saved benchmark run (log-log axes). Naive and tiled attention both do O(n²·d) "
         "work, so their curves rise with slope 2; causal tiling skips the tiles above the "
         "diagonal and does about half of it. Time of PyTorch's tiled version divided by that of "
-        "F.scaled_dot_product_attention, in the same run: {ratios}. {machine}",
+        "F.scaled_dot_product_attention, median of three calls of each made back to back: "
+        "{ratios}. {machine}",
         "ratio_at": "{ratio:.2f} at n = {seq}",
         "time_alt": "Log-log plot of time in milliseconds against sequence length from {lo} to "
         "{hi}; every curve rises roughly fourfold per doubling of n.",
@@ -109,8 +110,8 @@ TEXT = {
         "gradients with respect to Q, K and V) against the sequence length, median of the "
         "saved run (log-log axes). The backward pass does about twice the work of the forward "
         "pass; the tiled one recomputes the scores as well. Time of PyTorch's tiled version "
-        "divided by that of F.scaled_dot_product_attention's forward and backward pass, in the "
-        "same run: {ratios}. {machine}",
+        "divided by that of F.scaled_dot_product_attention's forward and backward pass, median "
+        "of three pairs of calls made back to back: {ratios}. {machine}",
         "backward_time_alt": "Log-log plot of forward-and-backward time in milliseconds against "
         "sequence length from {lo} to {hi}; every curve rises roughly fourfold per doubling.",
         "backward_memory_caption": "Peak extra memory of the same forward and backward passes. "
@@ -143,8 +144,9 @@ TEXT = {
         "开始时负载均值 {load}。",
         "time_caption": "单个注意力头的前向时间随序列长度的变化，取保存的基准测试运行的中位数"
         "（双对数坐标）。朴素实现和分块实现的计算量都是 O(n²·d)，所以曲线斜率都约为 2；"
-        "因果分块跳过对角线上方的块，只做约一半的工作。同一次运行中，PyTorch 分块版本与 "
-        "F.scaled_dot_product_attention 的时间之比：{ratios}。{machine}",
+        "因果分块跳过对角线上方的块，只做约一半的工作。PyTorch 分块版本与 "
+        "F.scaled_dot_product_attention 的时间之比，取三对紧挨着运行的调用的中位数：{ratios}。"
+        "{machine}",
         "ratio_at": "{ratio:.2f}（n = {seq}）",
         "time_alt": "双对数图：纵轴为毫秒，横轴为序列长度，从 {lo} 到 {hi}；n 每翻一倍，"
         "每条曲线约升高四倍。",
@@ -164,8 +166,8 @@ TEXT = {
         "backward_time": "前向 + 反向时间（毫秒）",
         "backward_time_caption": "一次前向加反向传播（输出以及对 Q、K、V 的梯度）的时间随序列长度的"
         "变化，取保存的运行的中位数（双对数坐标）。反向传播的计算量约为前向的两倍，分块版本还要重算"
-        "分数。同一次运行中，PyTorch 分块版本与 "
-        "F.scaled_dot_product_attention 前向加反向的时间之比：{ratios}。{machine}",
+        "分数。PyTorch 分块版本与 F.scaled_dot_product_attention 前向加反向的时间之比，"
+        "取三对紧挨着运行的调用的中位数：{ratios}。{machine}",
         "backward_time_alt": "双对数图：纵轴为前向加反向的毫秒数，横轴为序列长度，从 {lo} 到 {hi}；"
         "n 每翻一倍，每条曲线约升高四倍。",
         "backward_memory_caption": "同样这些前向加反向传播的峰值额外内存。"
@@ -239,12 +241,13 @@ def _loglog(ax, xlabel: str, ylabel: str, seqs: np.ndarray) -> None:
 
 
 def ratios_text(results: dict, part: str, ratio: str, lang: str, last: int = 2) -> str:
-    """The ratio `ratio` of the last `last` rows of `part`, e.g. "1.21 at n = 16384, 1.18 at
-    n = 32768"."""
-    rows = [r for r in results[part]["rows"] if ratio in r.get("ratios", {})][-last:]
+    """The ratio `ratio` of the last `last` rows of `part`, from back-to-back pairs of calls,
+    e.g. "1.21 at n = 16384, 1.18 at n = 32768"."""
+    field = "paired_ratios"  # the median of back-to-back pairs, robust to a changing load
+    rows = [r for r in results[part]["rows"] if ratio in r.get(field, {})][-last:]
     sep = "、" if lang == "zh" else ", "
     return sep.join(
-        TEXT[lang]["ratio_at"].format(ratio=r["ratios"][ratio], seq=r["seq"]) for r in rows
+        TEXT[lang]["ratio_at"].format(ratio=r[field][ratio], seq=r["seq"]) for r in rows
     )
 
 
