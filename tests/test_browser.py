@@ -484,3 +484,77 @@ def test_phone_viewport_has_usable_navigation(context, base_url, lang):
         assert not recorder.problems, recorder.problems
     finally:
         page.close()
+
+
+# Text a reader sees on a Chinese page, block by block, with code and formulas replaced by a
+# placeholder: a space (or a line break) between two Chinese characters is a visible gap.
+CHINESE_GAPS = r"""() => {
+  const cjk = '\u2018-\u201d\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff'
+    + '\uf900-\ufaff\uff00-\uffef';
+  const gap = new RegExp(`[${cjk}]\\s+[${cjk}]`, 'g');
+  const block =
+    /^(P|LI|TD|TH|H[1-6]|DT|DD|FIGCAPTION|BLOCKQUOTE|DIV|SUMMARY|DETAILS|TABLE|TR|UL|OL|FIGURE|BR)$/;
+  const texts = [];
+  let current = '';
+  const walk = node => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) { current += child.data; continue; }
+      if (child.nodeType !== Node.ELEMENT_NODE) continue;
+      const tag = child.tagName.toUpperCase();
+      if (/^(PRE|CODE|SCRIPT|STYLE|SVG|MATH)$/.test(tag) || child.matches('.arithmatex, .katex')) {
+        current += 'X';
+        continue;
+      }
+      const isBlock = block.test(tag);
+      if (isBlock) { texts.push(current); current = ''; }
+      walk(child);
+      if (isBlock) { texts.push(current); current = ''; }
+    }
+  };
+  walk(document.querySelector('article'));
+  texts.push(current);
+  return texts.flatMap(text => [...text.matchAll(gap)].map(m =>
+    text.slice(Math.max(0, m.index - 12), m.index + m[0].length + 12).replace(/\s+/g, ' ')));
+}"""
+
+
+def test_chinese_pages_show_no_gap_between_chinese_characters(browse, base_url):
+    """A line break between two Chinese characters in a paragraph renders as a space; the build
+    joins such lines (hooks.join_chinese_lines), and no page may show such a gap."""
+    page, recorder = browse
+    gaps = []
+    visited = 0
+    for stem in stems():
+        _visit(page, recorder, base_url + url_of(stem, "zh"))
+        gaps += [f"/{url_of(stem, 'zh')}: …{g}…" for g in page.evaluate(CHINESE_GAPS)]
+        visited += 1
+    assert visited == len(stems()) and visited >= 20
+    assert not gaps, f"{len(gaps)} gap(s) between Chinese characters:\n" + "\n".join(gaps)
+
+
+FIGURE_OVERFLOW = """() => [...document.querySelectorAll('.qkv-figure__media')].flatMap(media => {
+  const child = media.firstElementChild;
+  const wide = child.getBoundingClientRect().width > media.clientWidth + 1
+    || child.scrollWidth > child.clientWidth + 1;
+  const id = media.closest('figure').id;
+  return wide ? [`${id}: ${child.scrollWidth} px in ${media.clientWidth} px`] : [];
+})"""
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_table_figures_fit_the_column(browse, base_url, built_site, lang):
+    """A table drawn by figure code (Table 1 of the Transformer paper, the masked-row table) fits
+    the text column of a 1280-px-wide window: nothing clipped, no scroll bar."""
+    page, recorder = browse
+    with_tables = [
+        stem
+        for stem in stems()
+        if "qkv-table" in built_page(built_site, stem, lang).read_text(encoding="utf-8")
+    ]
+    assert len(with_tables) >= 2, with_tables
+    page.set_viewport_size(DESKTOP)
+    overflowing = []
+    for stem in with_tables:
+        _visit(page, recorder, base_url + url_of(stem, lang))
+        overflowing += [f"/{url_of(stem, lang)}: {o}" for o in page.evaluate(FIGURE_OVERFLOW)]
+    assert not overflowing, "\n".join(overflowing)

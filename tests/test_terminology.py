@@ -87,3 +87,64 @@ def test_spelling_uses_codespell_and_the_word_list(tmp_path):
     assert len(findings) == 1 and f"a.en.md:1: {typo} ==> weights" in findings[0], findings
     (tmp_path / ".codespell-ignore").write_text(typo + "\n", encoding="utf-8")
     assert termlint.spelling_findings(tmp_path) == []
+
+
+def test_no_english_glossary_terms_in_chinese_prose():
+    findings = termlint.english_findings()
+    assert not findings, "\n".join(map(str, findings))
+
+
+def test_chinese_typography_is_consistent():
+    findings = termlint.style_findings()
+    assert not findings, "\n".join(map(str, findings))
+
+
+def test_english_terms_are_found_in_prose_only(tmp_path):
+    terms = (
+        ("query", "查询"),
+        ("key", "键"),
+        ("token", "词元"),
+        ("softmax", "softmax"),
+        ("RNN", "RNN"),
+    )
+    entries = [
+        glossary.Entry(en, zh, page="p.md", anchor="", def_en="d", def_zh="定", variants_zh=())
+        for en, zh in terms
+    ]
+    docs = _page(
+        tmp_path,
+        "p.zh.md",
+        "每个 query 都和 tokens 比较。\n"  # two findings: singular and plural
+        "查询 (query) 和词元 (token) 第一次出现时给出英文。\n"
+        "`query` 是代码，$query$ 是公式，[query](q.md) 是链接，<b title='query'>粗</b>。\n"
+        "softmax 和 RNN 本来就这样写；queries 和 keys 也要换。\n"
+        "```python\nquery = token\n```\n",
+    )
+    findings = termlint.english_findings(docs, entries)
+    assert [(f.line, f.message.split("'")[1]) for f in findings] == [
+        (1, "query"),
+        (1, "tokens"),
+        (4, "queries"),
+        (4, "keys"),
+    ], findings
+    allowed = "<!-- termlint: allow query -->\n一个 query。\n"
+    (docs / "p.zh.md").write_text(allowed, encoding="utf-8")
+    assert termlint.english_findings(docs, entries) == []
+
+
+def test_chinese_typography_findings(tmp_path):
+    docs = _page(
+        tmp_path,
+        "p.zh.md",
+        "笔记说「对齐」。\n"
+        '它叫 "硬注意力"。\n'
+        "加性注意力 (additive attention；Bahdanau 等人，2015)。\n"
+        "分数矩阵（SDPA）。\n"
+        "FlashAttention（Dao 等，2022）。\n"
+        "$$\ns = 1 \\text{ by default}\n$$\n"
+        "好的写法：“对齐”，词元 (token)，（2017），Vaswani 等人（2017），"
+        "$\\text{model}$，$\\text{若 } x$。\n"
+        '!!! note "标题用 ASCII 引号"\n',
+    )
+    lines = [f.line for f in termlint.style_findings(docs)]
+    assert lines == [1, 1, 2, 3, 4, 5, 7], termlint.style_findings(docs)

@@ -28,7 +28,7 @@ def _tool(name: str) -> str | None:
 
 def test_workflows_exist():
     names = {p.name for p in WORKFLOWS}
-    assert {"ci.yml", "pages.yml"} <= names, names
+    assert {"ci.yml", "pages.yml", "release.yml"} <= names, names
     assert (GITHUB / "dependabot.yml").is_file()
 
 
@@ -103,3 +103,31 @@ def test_least_privilege_pinned_and_no_secrets(path):
                 )
     assert "secrets." not in text, f"{path.name}: pull requests must not need secrets"
     assert "pull_request_target" not in text
+
+
+def test_release_publishes_only_tags_through_trusted_publishing():
+    """release.yml: build and check on every run; publish from a `v*` tag, in the `pypi`
+    environment, with an OIDC token that only the publish job may request."""
+    text = (GITHUB / "workflows" / "release.yml").read_text(encoding="utf-8")
+    workflow = yaml.safe_load(text)
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["push"] == {"tags": ["v*"]}, triggers
+    assert set(triggers) <= {"push", "pull_request"}, triggers
+    jobs = workflow["jobs"]
+    assert set(jobs) == {"build", "publish"}, set(jobs)
+    build, publish = jobs["build"], jobs["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["needs"] == "build"
+    assert publish["if"] == "startsWith(github.ref, 'refs/tags/v')"
+    assert publish["environment"]["name"] == "pypi"
+    runs = "\n".join(step.get("run", "") for step in build["steps"])
+    for command in ("python -m build", "twine check --strict dist/*", "tests/test_packaging.py"):
+        assert command in runs, f"the build job does not run {command!r}"
+    uses = [step.get("uses", "") for step in publish["steps"]]
+    assert any(u.startswith("pypa/gh-action-pypi-publish@") for u in uses), uses
+    publish_step = next(
+        s for s in publish["steps"] if "gh-action-pypi-publish" in s.get("uses", "")
+    )
+    assert not set(publish_step.get("with", {})) & {"password", "user"}, "no token: OIDC only"
+    assert "id-token" not in yaml.safe_dump(build)

@@ -5,6 +5,8 @@
 - on_page_markdown: expand the page directives (`[[code: ...]]`, `[[figure: ...]]`,
   `[[check: ...]]`, `[[claims-table]]`, `[[glossary]]`, `[[api: ...]]`; see qkvdocs.directives).
   A failure stops the build with a message that names the page, the line and the directive.
+  On Chinese pages it then joins the lines of a paragraph that break between two Chinese
+  characters (a browser shows such a line break as a space), outside code fences and `$$` blocks.
 - on_page_content: put the figures (caption, alt text) in, add hover definitions of glossary terms.
 - on_post_page: put the drawings into the figures (after search indexing, so the index holds the
   caption but never parses SVG paths); on Chinese pages point Material's search at the Chinese
@@ -51,6 +53,15 @@ NO_HOVER = ("glossary.", "api/")
 ALTERNATE_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
 SWITCH_LINK = re.compile(r'(<a href=")(/[^"]*)(" hreflang="[^"]*" class="md-select__link")')
 
+# Chinese characters and full-width punctuation (CJK symbols, ideographs, full-width forms, “”‘’)
+CJK = "\u2018-\u201d\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+# a Chinese character at the end of a line (perhaps closing emphasis or a link) and at the start
+# of the next (perhaps opening emphasis or a link)
+ENDS_CJK = re.compile(rf"[{CJK}](?:\*{{1,2}}|_{{1,2}}|\]\([^)\s]*\))?$")
+STARTS_CJK = re.compile(rf"[ \t]*(?:\*{{1,2}}|_{{1,2}}|\[)?[{CJK}]")
+FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+NOT_PARAGRAPH = re.compile(r"[ \t]*(#|\||<|\[\[|!!!|\?\?\?)")  # heading, table, HTML, directive
+
 SERVING = any(arg == "serve" for arg in sys.argv[1:3])
 _pool: list = []  # the figure workers of this build (at most one pool)
 _slots: dict[str, list[str]] = {}
@@ -93,6 +104,37 @@ def on_config(config):
     return config
 
 
+def join_chinese_lines(markdown: str) -> tuple[str, int]:
+    """Join each line break between two Chinese characters inside a paragraph, outside code
+    fences and display math; (the Markdown, how many breaks were joined)."""
+    out: list[str] = []
+    fence: str | None = None
+    math = joinable = False
+    joined = 0
+    for line in markdown.split("\n"):
+        match = FENCE.match(line)
+        if fence is not None or match:
+            if fence is None:
+                fence = match.group(1)  # type: ignore[union-attr]
+            elif match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = None
+            out.append(line)
+            joinable = False
+            continue
+        if math or line.count("$$") % 2:
+            math = math != bool(line.count("$$") % 2)
+            out.append(line)
+            joinable = False
+            continue
+        if joinable and STARTS_CJK.match(line) and ENDS_CJK.search(out[-1]):
+            out[-1] += line.lstrip(" \t")
+            joined += 1
+            continue
+        out.append(line)
+        joinable = bool(line.strip()) and not NOT_PARAGRAPH.match(line)
+    return "\n".join(out), joined
+
+
 def on_page_markdown(markdown, page, config, files):
     src = page.file.src_uri
     lang = directives.page_language(src)
@@ -104,6 +146,10 @@ def on_page_markdown(markdown, page, config, files):
         raise PluginError(f"page directive failed: {exc}") from exc
     _slots[src] = expansion.slots
     _media[src] = expansion.media
+    if lang == "zh":
+        markdown, joined = join_chinese_lines(expansion.markdown)
+        log.debug("qkv: %s: %d line breaks between Chinese characters joined", src, joined)
+        return markdown
     return expansion.markdown
 
 

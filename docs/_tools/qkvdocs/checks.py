@@ -651,9 +651,9 @@ def _holds_15(r):
 def _fig_16(r, lang):
     if lang == "zh":
         return (
-            f"同一句子的输出变化：层归一化 批内 {num(r.layer_norm_batch_change)}、填充 "
-            f"{num(r.layer_norm_padding_change)}；批归一化 批内 "
-            f"{num(r.batch_norm_batch_change)}、填充 {num(r.batch_norm_padding_change)}"
+            f"同一句子的输出变化：层归一化为 {num(r.layer_norm_batch_change)}（换批次）、"
+            f"{num(r.layer_norm_padding_change)}（加填充）；批归一化为 "
+            f"{num(r.batch_norm_batch_change)}（换批次）、{num(r.batch_norm_padding_change)}（加填充）"
         )
     return (
         f"change of one sentence's output: LayerNorm {num(r.layer_norm_batch_change)} (batch), "

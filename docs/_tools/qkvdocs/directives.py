@@ -429,10 +429,11 @@ def stop_prerender(pool: ProcessPoolExecutor | None) -> None:
 def figure_parts(name: str, lang: str, index: int) -> tuple[str, str]:
     """(`<figure>` with the caption and a media placeholder, the media HTML) for slot `index`."""
     fig = render_figure(name, lang)
-    alt = html.escape(fig.alt, quote=True)
+    # a caption may write W<sup>Q</sup> and ε<sub>i</sub>; the alt text reads "W Q" and "ε i"
+    alt = html.escape(re.sub(r"</?su[bp]>", " ", fig.alt).replace("  ", " "), quote=True)
     body = fig.svg.strip()
     slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
-    caption = html.escape(fig.caption, quote=False)
+    caption = re.sub(r"&lt;(/?su[bp])&gt;", r"<\1>", html.escape(fig.caption, quote=False))
     if body.startswith("<svg"):
         head, _, rest = body.partition(">")
         head = re.sub(r'\s(?:role|aria-label)="[^"]*"', "", head)

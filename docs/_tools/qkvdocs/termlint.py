@@ -4,6 +4,14 @@
   (`variants_zh` in docs/_data/glossary.yml), outside code. A page that must quote a variant (say,
   to cite the notes' wording) allows it with an HTML comment anywhere on the page:
   `<!-- termlint: allow 自注意力机制 -->`.
+- `english_findings()`: a Chinese page writes a glossary term in English (`token`, `queries`)
+  in its prose, where the Chinese term belongs; code, math, links, HTML and a parenthesis that
+  gives the English term (`词元 (token)`) are not prose. Acronyms (`RNN`) and terms whose Chinese
+  form is the English one (`softmax`) are left alone; `<!-- termlint: allow token -->` allows one.
+- `style_findings()`: one typographic habit per thing on Chinese pages: quotation marks “ ”
+  (never 「 」 or ASCII quotes around Chinese), parentheses that hold Chinese are full-width
+  （ ）and those that hold only an English word are ASCII ( ), a citation reads `Vaswani 等人`
+  (not `等`), and no English words in `\text{}` inside a formula.
 - `shape_findings()`: a shape tuple written with full-width punctuation, such as
   `（batch，seq_q）` or `(batch，seq_q)`, on any page (shapes are code: `(batch, seq_q)` in
   both languages).
@@ -118,6 +126,7 @@ def variant_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
         text = page.read_text(encoding="utf-8")
         allowed = {word for match in ALLOW.finditer(text) for word in match.group(1).split()}
         for number, line in _prose_lines(re.sub(r"<!--.*?-->", "", text)):
+            line = re.sub(r"\([\x00-\x7f]*\)", " ", line)  # the English term given at first use
             taken: list[tuple[int, int]] = []
             for variant, entry in variants:
                 if variant in allowed:
@@ -136,6 +145,80 @@ def variant_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
                             f"use {entry.zh!r}",
                         )
                     )
+    return findings
+
+
+# what is not prose on a Chinese page: math, links (text and target), HTML, directives, and a
+# parenthesis holding only ASCII (the English term given at first use)
+NOT_PROSE = re.compile(
+    r"\$[^$]+\$|!?\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])|\[\[[^\]]*\]\]|<[^>]*>|https?://\S+"
+    r"|[(（][\x00-\x7f–—‘’]*[)）]"
+)
+
+
+def _english_term(en: str) -> re.Pattern[str]:
+    if re.search(r"[^aeiou]y$", en):  # query, queries; but key, keys
+        plural = re.escape(en[:-1]) + "(?:y|ies)"
+    else:
+        plural = re.escape(en) + "(?:s|es)?"
+    return re.compile(rf"(?<![\w.-]){plural}(?![\w-])", re.IGNORECASE)
+
+
+def english_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
+    """Glossary terms written in English in the prose of Chinese pages."""
+    entries = glossary.load() if entries is None else entries
+    terms = [
+        (_english_term(e.en), e)
+        for e in entries
+        if re.search(r"[\u4e00-\u9fff]", e.zh) and not e.en.isupper()
+    ]
+    findings = []
+    for page in _pages(docs, ".zh.md"):
+        text = page.read_text(encoding="utf-8")
+        allowed = {w.lower() for m in ALLOW.finditer(text) for w in m.group(1).split()}
+        math = False
+        for number, line in _prose_lines(re.sub(r"<!--.*?-->", "", text, flags=re.S)):
+            if math or line.count("$$") % 2:
+                math = math != bool(line.count("$$") % 2)
+                continue
+            prose = NOT_PROSE.sub(" ", line)
+            for pattern, entry in terms:
+                for match in pattern.finditer(prose):
+                    if match.group(0).lower() in allowed:
+                        continue
+                    findings.append(
+                        Finding(
+                            _relative(page),
+                            number,
+                            f"English {match.group(0)!r} in Chinese prose: write {entry.zh!r} "
+                            f"(English in parentheses at first use)",
+                        )
+                    )
+    return findings
+
+
+STYLE = (
+    (re.compile(r"[「」『』]"), "quotation marks: write “ ”"),
+    (re.compile(r'"[^"]*[\u4e00-\u9fff][^"]*"'), "ASCII quotes around Chinese: write “ ”"),
+    (re.compile(r"\([^()]*[\u4e00-\u9fff][^()]*\)"), "Chinese inside ( ): write （ ）"),
+    (re.compile(r"（[A-Za-z][A-Za-z .-]*）"), "only English inside （ ）: write ( )"),
+    (re.compile(r"[A-Z][a-z]+ 等(?!人)[，,（(]"), "a citation: write 等人"),
+    (re.compile(r"\\text\{(?=[^}]* )(?:[^}]* )?[a-z]{2,}\b[^}]*\}"), "English in \\text{}"),
+)
+
+
+def style_findings(docs: Path = DOCS) -> list[Finding]:
+    """Quotation marks, bracket widths, citations and `\\text{}` on Chinese pages (`STYLE`)."""
+    findings = []
+    for page in _pages(docs, ".zh.md"):
+        text = re.sub(r"<!--.*?-->", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for number, line in _prose_lines(text):
+            if line.lstrip().startswith(("!!!", "???")):  # admonition titles are quoted in ASCII
+                continue
+            for pattern, message in STYLE:
+                for match in pattern.finditer(line):
+                    where = _relative(page)
+                    findings.append(Finding(where, number, f"{match.group(0)!r}: {message}"))
     return findings
 
 
@@ -192,7 +275,8 @@ def spelling_findings(root: Path = ROOT, extra: list[Path] | None = None) -> lis
 
 
 def main(argv: list[str] | None = None) -> int:
-    findings = [str(f) for f in variant_findings()] + [str(f) for f in shape_findings()]
+    findings = [str(f) for f in variant_findings()] + [str(f) for f in english_findings()]
+    findings += [str(f) for f in style_findings()] + [str(f) for f in shape_findings()]
     findings += spelling_findings()
     for line in findings:
         print(line)

@@ -156,7 +156,7 @@ TEXT = {
         "（小于 1 MiB 的值画在 1 MiB，这是该方法的分辨率）。{machine}",
         "memory_alt": "双对数图：纵轴为峰值内存（MiB），横轴为序列长度；朴素实现的曲线和分数"
         "矩阵的参考线斜率为 2，分块实现的曲线位置很低、斜率为 1。",
-        "mha_caption": "多头注意力前向（batch {batch}，d_model {d_model}，{heads} 个头，"
+        "mha_caption": "多头注意力前向（批次大小 {batch}，d_model {d_model}，{heads} 个头，"
         "自注意力，推理模式）：中位数毫秒，以及同一次运行中测得的中位数之比"
         "（小于 1 表示前者更快）。{machine}",
         "mha_alt": "表格：各实现在各序列长度下的耗时，以及比值。",

@@ -35,7 +35,7 @@ def heads_of_toy(seed: int = 0) -> dict[str, np.ndarray]:
 
 TEXT = {
     "en": {
-        "q": "projected queries Q = X W^Q: (seq, d_model) = ({seq}, {d})",
+        "q": "projected queries $Q = XW^Q$: (seq, d_model) = ({seq}, {d})",
         "head": "head {i}",
         "cols": "columns {a}–{b}",
         "query": "query",
@@ -53,7 +53,7 @@ TEXT = {
         ),
     },
     "zh": {
-        "q": "投影后的查询 Q = X W^Q：(seq, d_model) = ({seq}, {d})",
+        "q": "投影后的查询 $Q = XW^Q$：(seq, d_model) = ({seq}, {d})",
         "head": "头 {i}",
         "cols": "第 {a}–{b} 列",
         "query": "查询",

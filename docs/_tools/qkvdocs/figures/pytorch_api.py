@@ -45,16 +45,16 @@ TEXT = {
         "result": {
             "nan": "NaN",
             "zero": "zeros",
-            "bias": "attention part 0: out = b^O",
+            "bias": "attention part 0: out = bᴼ",
         },
         "caption": "What each entry point returns for a query whose keys are all masked, measured "
         "while this page was built with PyTorch {version} on the CPU (a 3-token self-attention, "
         "d_model 4, 2 heads, query 1 fully masked). Multi-head rows: when the attention part of "
-        "a row is 0, the output projection leaves its bias b^O there.",
+        "a row is 0, the output projection leaves its bias b<sup>O</sup> there.",
         "alt": "Table: call, mask convention, mode, and the result on a fully masked row.",
     },
     "zh": {
-        "head": ["调用", "掩码约定", "模式", "全遮住的行"],
+        "head": ["调用", "掩码约定", "模式", "全被屏蔽的行"],
         "mask": {
             MASK_TRUE_ALLOWS: "bool，True = 可以关注",
             MASK_TRUE_BLOCKS: "bool，True = 屏蔽",
@@ -64,12 +64,12 @@ TEXT = {
         "result": {
             "nan": "NaN",
             "zero": "零",
-            "bias": "注意力部分为 0：out = b^O",
+            "bias": "注意力部分为 0：out = bᴼ",
         },
-        "caption": "对一个所有 key 都被遮住的 query，各入口返回什么；"
+        "caption": "对一个所有键都被屏蔽的查询，各入口返回什么；"
         "本页构建时用 PyTorch {version} "
-        "在 CPU 上测得（3 个 token 的自注意力，d_model 4，2 个头，第 1 个 query 全被遮住）。"
-        "多头的各行：一行的注意力部分为 0 时，输出投影在那里只留下偏置 b^O。",
+        "在 CPU 上测得（3 个词元的自注意力，d_model 4，2 个头，第 1 个查询全被屏蔽）。"
+        "多头的各行：一行的注意力部分为 0 时，输出投影在那里只留下偏置 b<sup>O</sup>。",
         "alt": "表格：调用、掩码约定、模式，以及全遮住的行上的结果。",
     },
 }

@@ -88,9 +88,9 @@ TEXT = {
     "en": {
         "names": {
             "x": "input X",
-            "w_q": "W^q (learned)",
-            "w_k": "W^k (learned)",
-            "w_v": "W^v (learned)",
+            "w_q": "$W^q$ (learned)",
+            "w_k": "$W^k$ (learned)",
+            "w_v": "$W^v$ (learned)",
             "q": "queries Q",
             "k": "keys K",
             "v": "values V",
@@ -108,7 +108,8 @@ TEXT = {
             "are learned; everything else is computed."
         ),
         "alt": (
-            "Diagram: input X goes through three learned matrices W^q, W^k, W^v to give Q, K and "
+            "Diagram: input X goes through three learned matrices W<sup>q</sup>, W<sup>k</sup>, "
+            "W<sup>v</sup> to give Q, K and "
             "V. Q and K combine into the scores, softmax turns them into weights, and the weights "
             "combine V into the output. Each box is labelled with its shape."
         ),
@@ -116,9 +117,9 @@ TEXT = {
     "zh": {
         "names": {
             "x": "输入 X",
-            "w_q": "W^q（可学习）",
-            "w_k": "W^k（可学习）",
-            "w_v": "W^v（可学习）",
+            "w_q": "$W^q$（可学习）",
+            "w_k": "$W^k$（可学习）",
+            "w_v": "$W^v$（可学习）",
             "q": "查询 Q",
             "k": "键 K",
             "v": "值 V",
@@ -126,16 +127,17 @@ TEXT = {
             "weights": "权重 softmax",
             "out": "输出 = 权重·V",
         },
-        "toy": "玩具例子: {shape}",
+        "toy": "玩具例子：{shape}",
         "caption": (
             "Q、K、V 从哪里来、到哪里去。每个方框写出张量的形状（用维度名表示），下面一行是参考实现"
-            "在六个 token 的玩具句子上实际得到的形状 (d_model = {d_model}, d_k = {d_k}, d_v = "
+            "在六个词元的玩具句子上实际得到的形状 (d_model = {d_model}, d_k = {d_k}, d_v = "
             "{d_v})。"
             "在自注意力中，Q、K、V 都由同一个 X 算出，所以 seq_q = seq_k = seq。只有三个 W 矩阵是"
             "学习得到的，其余都是计算出来的。"
         ),
         "alt": (
-            "示意图：输入 X 分别乘以三个可学习矩阵 W^q、W^k、W^v 得到 Q、K、V；Q 与 K 组合成分数，"
+            "示意图：输入 X 分别乘以三个可学习矩阵 W<sup>q</sup>、W<sup>k</sup>、W<sup>v</sup> 得"
+            "到 Q、K、V；Q 与 K 组合成分数，"
             "softmax 把分数变成权重，权重再把 V 组合成输出。每个方框标有形状。"
         ),
     },

@@ -84,7 +84,8 @@ TEXT = {
             "Left: the size of the softmax Jacobian ∂p/∂s "
             "= diag(p) − ppᵀ (Frobenius norm, mean over "
             "the same draws). Unscaled it shrinks as d_k grows: the weights stop responding to the "
-            "scores, so little gradient reaches W^Q and W^K. Scaled it stays flat. Right: the "
+            "scores, so little gradient reaches W<sup>Q</sup> and W<sup>K</sup>. Scaled it stays "
+            "flat. Right: the "
             "derivative with respect to the query, ∂p/∂q = J·K·scale, grows unscaled only because "
             "the keys get longer with d_k; it is not the quantity to judge saturation by."
         ),
@@ -118,7 +119,7 @@ TEXT = {
             "左：softmax 雅可比矩阵 ∂p/∂s = diag(p) − ppᵀ "
             "的大小（Frobenius 范数，对同一批样本取均值）。"
             "不缩放时它随 d_k 增大而缩小：权重不再随分数变化"
-            "，传到 W^Q 和 W^K 的梯度很少。缩放后它保持平稳。"
+            "，传到 W<sup>Q</sup> 和 W<sup>K</sup> 的梯度很少。缩放后它保持平稳。"
             "右：对查询的导数 ∂p/∂q = J·K·scale，不缩放时反而变大，只是因为键随 d_k 变长；"
             "不应该用它来判断是否饱和。"
         ),

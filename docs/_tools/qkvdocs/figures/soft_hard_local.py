@@ -51,7 +51,7 @@ TEXT = {
         "soft": "软注意力",
         "gumbel": "Gumbel τ = {tau:g}",
         "hard": "硬注意力",
-        "left": "查询 “{token}” 的权重",
+        "left": "查询“{token}”的权重",
         "right": f"局部注意力（窗口 {WINDOW}）",
         "key": "键",
         "query": "查询",

@@ -30,9 +30,11 @@ TEXT = {
         "ylabel": "query i (token being rebuilt)",
         "caption": (
             "Attention weights α′ of the toy sentence (d_model = {d_model}, d_k = {d_k}, d_v = "
-            "{d_v}, seeded random W^q, W^k, W^v, scaled dot product). Row i is the softmax of "
+            "{d_v}, seeded random W<sup>q</sup>, W<sup>k</sup>, W<sup>v</sup>, scaled dot "
+            "product). Row i is the softmax of "
             "query "
-            "i's scores over all six keys, so every row sums to 1; output b^i is row i's weighted "
+            "i's scores over all six keys, so every row sums to 1; output b<sup>i</sup> is row "
+            "i's weighted "
             "sum of the value vectors. With untrained weights the pattern means nothing "
             "linguistic: "
             "it only shows the mechanics."
@@ -43,18 +45,19 @@ TEXT = {
         ),
     },
     "zh": {
-        "xlabel": "键 j（被关注的 token）",
-        "ylabel": "查询 i（正在重建的 token）",
+        "xlabel": "键 j（被关注的词元）",
+        "ylabel": "查询 i（正在重建的词元）",
         "caption": (
-            "玩具句子的注意力权重 α′ (d_model = {d_model}, d_k = {d_k}, d_v = {d_v}，"
-            "W^q、W^k、W^v 为固定种子的"
-            "随机矩阵，缩放点积)。第 i 行是查询 i 在全部六个键上的分数经过 softmax 的结果，"
+            "玩具句子的注意力权重 α′（d_model = {d_model}，d_k = {d_k}，d_v = {d_v}，"
+            "W<sup>q</sup>、W<sup>k</sup>、W<sup>v</sup> 为固定种子的"
+            "随机矩阵，缩放点积）。第 i 行是查询 i 在全部六个键上的分数经过 softmax 的结果，"
             "所以每行之和为 1；"
-            "输出 b^i 就是用第 i 行对值向量加权求和。权重未经训练，图案没有语言学含义，"
+            "输出 b<sup>i</sup> 就是用第 i 行对值向量求出的加权和。权重未经训练，图案没有语言学含"
+            "义，"
             "只用来展示计算过程。"
         ),
         "alt": (
-            "一幅 6×6 热力图，显示“这只猫坐在垫子上”各 token 之间的注意力权重，每格标出数值，"
+            "一幅 6×6 热力图，显示“这只猫坐在垫子上”各词元之间的注意力权重，每格标出数值，"
             "每行之和为 1。"
         ),
     },

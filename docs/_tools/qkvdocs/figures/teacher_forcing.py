@@ -151,10 +151,13 @@ SCHEDULE_TEXT = {
         "xlabel": "training iteration i",
         "ylabel": "P(feed the true token)",
         "caption": (
-            "Scheduled sampling: the probability ε_i of feeding the true previous token at "
+            "Scheduled sampling: the probability ε<sub>i</sub> of feeding the true previous token "
+            "at "
             "training iteration i, decaying from 1 so that the model sees more and more of its "
-            "own predictions: linear ε_i = max(0, 1 − i/{n}), exponential ε_i = k^i and "
-            "inverse sigmoid ε_i = k / (k + exp(i/k)), the three schedules of Bengio et al. (2015)."
+            "own predictions: linear ε<sub>i</sub> = max(0, 1 − i/{n}), exponential ε<sub>i</sub> "
+            "= k<sup>i</sup> and "
+            "inverse sigmoid ε<sub>i</sub> = k / (k + exp(i/k)), the three schedules of Bengio et "
+            "al. (2015)."
         ),
         "alt": (
             "Three decreasing curves from 1 toward 0 over {n} iterations: a straight line, an "
@@ -168,11 +171,14 @@ SCHEDULE_TEXT = {
         "xlabel": "训练迭代次数 i",
         "ylabel": "P(输入真实词元)",
         "caption": (
-            "计划采样：第 i 次训练迭代时输入真实前一个词元的概率 ε_i 从 1 开始衰减，让模型越来越多"
+            "计划采样：第 i 次训练迭代时输入真实前一个词元的概率 ε<sub>i</sub> 从 1 开始衰减，让模"
+            "型越来越多"
             "地看到"
-            "自己的预测：线性 ε_i = max(0, 1 − i/{n})、指数 ε_i = k^i 和逆 sigmoid ε_i = k / (k + "
+            "自己的预测：线性 ε<sub>i</sub> = max(0, 1 − i/{n})、指数 ε<sub>i</sub> = k<sup>i</sup"
+            "> 和逆 "
+            "sigmoid ε<sub>i</sub> = k / (k + "
             "exp(i/k))，"
-            "即 Bengio et al. (2015) 的三种衰减方式。"
+            "即 Bengio 等人（2015）的三种衰减方式。"
         ),
         "alt": "三条在 {n} 次迭代内从 1 降向 0 的曲线：一条直线、一条指数衰减曲线和一条 S 形的逆 s"
         "igmoid 曲线。",

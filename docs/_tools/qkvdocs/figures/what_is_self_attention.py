@@ -72,7 +72,7 @@ TEXT = {
             "受限自注意力（只看 r 个邻居）",
         ],
         "caption": (
-            "Vaswani et al. (2017)《Attention Is All You Need》的表 1："
+            "Vaswani 等人（2017）《Attention Is All You Need》的表 1："
             "每层的计算量、必须依次执行的操作数，"
             "以及任意两个位置之间信号要走的最长路径；n 是序列长度，d 是表示维度，k 是卷积核宽度，"
             "r 是邻域大小。右侧几列在构建网站时按公式算出一个例子的具体数值。论文给卷积层列的是 "
@@ -171,7 +171,8 @@ def draw_table(lang: str) -> Figure:
         "</tr>"
         for name, row in zip(t["rows"], rows, strict=True)
     )
-    html = f"<table>{head}<tbody>{body}</tbody></table>"
+    # qkv-table--compact: seven columns fit the text column (1280 px wide and narrower screens)
+    html = f'<table class="qkv-table qkv-table--compact">{head}<tbody>{body}</tbody></table>'
     return Figure(svg=html, caption=t["caption"], alt=t["alt"])
 
 
