@@ -2,6 +2,10 @@
 
 Fixtures (use them as test arguments):
 
+- `backend`: a [Backend][] for each place the reference runs: "numpy" always, "torch-cpu" when
+  PyTorch is installed, "torch-cuda" when a CUDA device is present (skipped with a clear reason
+  otherwise, and marked `cuda`). A per-backend test takes it and runs everywhere; a NumPy-only
+  install runs its NumPy case.
 - `device`: "cpu" always, and "cuda" when `torch.cuda.is_available()`; the CUDA case is skipped
   with a clear reason otherwise (and marked `cuda`). Skips entirely when PyTorch is missing.
 - `rng`: a seeded `numpy.random.Generator`, the same for every test (seed 0).
@@ -12,6 +16,10 @@ Helpers (import them with `from conftest import DEVICES, to_numpy, to_torch, ass
 - `DEVICES`: the device list as `pytest.param`s, for `@pytest.mark.parametrize("device", DEVICES)`
   in tests that also use hypothesis (hypothesis refuses function-scoped fixtures).
 - `HAS_CUDA`: whether a CUDA device is present.
+- `lazy_import(name)`: the module `name` (e.g. "torch", "qkv.torch"), or, when PyTorch is not
+  installed, a stand-in whose first use inside a test skips that test. Test modules that mix NumPy
+  and PyTorch tests import PyTorch this way, so a NumPy-only install still runs their NumPy tests
+  (a module-level use, in a decorator or a constant, would fail the collection loudly instead).
 - `to_numpy(x)`, `to_torch(x, device="cpu", dtype=None)`: convert arrays, tensors, and
   tuples/lists/dicts/None of them, between the backends (`dtype` casts floating tensors only).
 - `assert_close(actual, expected, dtype=None)`: compare NumPy arrays or torch tensors (mixed is
@@ -26,36 +34,53 @@ default to keep the suite fast and reproducible; set HYPOTHESIS_PROFILE=thorough
 
 from __future__ import annotations
 
+import importlib
 import os
-import re
 import warnings
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import settings
 
-try:
-    import torch
-except ImportError:  # the NumPy backend works without PyTorch
-    torch = None
-
 settings.register_profile("qkv", max_examples=30, deadline=None, derandomize=True, database=None)
 settings.register_profile("thorough", max_examples=300, deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "qkv"))
 
-HAS_TORCH = torch is not None
+
+NO_TORCH = "PyTorch is not installed (it is optional): the NumPy tests still run"
+
+
+class _NotInstalled:
+    """Stands for a module that is not installed; using it inside a test skips that test."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith(("_", "pytest")):  # pytest's collection looks for its own markers
+            raise AttributeError(attr)
+        pytest.skip(f"{self._name}.{attr}: {NO_TORCH}")
+
+
+def lazy_import(name: str) -> Any:
+    """The module `name`, or a stand-in that skips the test using it when PyTorch is missing."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return _NotInstalled(name)
+
+
+torch = lazy_import("torch")  # the NumPy backend works without PyTorch
+HAS_TORCH = not isinstance(torch, _NotInstalled)
 HAS_CUDA = HAS_TORCH and torch.cuda.is_available()
 
-# The site's build tools (qkvdocs) draw figures with both backends, so they need PyTorch too.
-_IMPORTS_TORCH = re.compile(r"^(?:import|from) (?:torch|qkv\.torch|qkvdocs)\b", re.M)
-
-
-def pytest_ignore_collect(collection_path, config):
-    """In the NumPy-only run (no PyTorch installed), leave out test modules that import PyTorch
-    or the site's build tools; the PyTorch run has them all."""
-    if HAS_TORCH or collection_path.suffix != ".py" or not collection_path.is_file():
-        return None
-    return True if _IMPORTS_TORCH.search(collection_path.read_text(encoding="utf-8")) else None
+# Without PyTorch every test module is collected and its PyTorch tests skip one by one, except
+# test_tiled.py, which still imports PyTorch at the top (it is left out by name until it imports
+# it lazily like the others).
+collect_ignore = [] if HAS_TORCH else ["test_tiled.py"]
 
 
 DEVICES = [
@@ -81,6 +106,65 @@ _TOLERANCES = {
     "float16": {"rtol": 1e-3, "atol": 1e-5},
     "bfloat16": {"rtol": 1.6e-2, "atol": 1e-5},
 }
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One place the reference runs: `qkv.numpy`, or `qkv.torch` on a device.
+
+    Attributes:
+        name: "numpy" or "torch".
+        device: "cpu" or "cuda".
+        qkv: the package, `qkv.numpy` or `qkv.torch`.
+    """
+
+    name: str
+    device: str
+    qkv: ModuleType
+
+    def asarray(self, x, dtype=None):
+        """A NumPy array (or a tuple/list/dict/None of them) in this backend; floating arrays
+        cast to `dtype` (a name such as "float32") when given."""
+        if self.name == "numpy":
+            if isinstance(x, (tuple, list)):
+                return type(x)(self.asarray(item, dtype) for item in x)
+            if isinstance(x, dict):
+                return {n: self.asarray(item, dtype) for n, item in x.items()}
+            if x is None or dtype is None or not np.issubdtype(x.dtype, np.floating):
+                return x
+            return x.astype(dtype)
+        return to_torch(x, self.device, None if dtype is None else getattr(torch, dtype))
+
+    def to_numpy(self, x):
+        """This backend's array (or tuple/list/dict of them) as NumPy."""
+        return to_numpy(x)
+
+
+_BACKENDS = [
+    pytest.param(("numpy", "cpu"), id="numpy"),
+    pytest.param(("torch", "cpu"), id="torch-cpu"),
+    pytest.param(
+        ("torch", "cuda"),
+        id="torch-cuda",
+        marks=[
+            pytest.mark.cuda,
+            pytest.mark.skipif(
+                not HAS_CUDA,
+                reason="no CUDA device: torch.cuda.is_available() "
+                "is False, so the CUDA run of this test is skipped",
+            ),
+        ],
+    ),
+]
+
+
+@pytest.fixture(params=_BACKENDS)
+def backend(request) -> Backend:
+    """qkv.numpy, qkv.torch on the CPU (skipped without PyTorch), qkv.torch on CUDA."""
+    name, device = request.param
+    if name == "torch" and not HAS_TORCH:
+        pytest.skip(NO_TORCH)
+    return Backend(name, device, importlib.import_module(f"qkv.{name}"))
 
 
 @pytest.fixture(params=DEVICES)

@@ -8,7 +8,8 @@ import re
 
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
+
+qt = pytest.importorskip("qkv.torch", reason="PyTorch is not installed: parity needs both backends")
 
 MODULES = [
     "softmax",
@@ -94,11 +95,47 @@ def _sections(obj):
     )
 
 
+def _step_texts(obj):
+    """The numbered step comments of a function, with their first line of text."""
+    source = inspect.getsource(obj)
+    return [m.group(1).strip() for m in re.finditer(r"#\s*(\d+[a-z]?\..*)", source)]
+
+
 @pytest.mark.parametrize("module, name", SHARED)
 def test_twins_share_step_numbers_and_docstring_sections(module, name):
     numpy_obj, torch_obj = getattr(qn, name), getattr(qt, name)
     assert _step_comments(torch_obj) == _step_comments(numpy_obj)
     assert _sections(torch_obj) == _sections(numpy_obj)
+
+
+# Private helpers that exist in one backend only; each says why in its docstring.
+TORCH_ONLY_HELPERS = {"_softmax_fused", "_fused_attention"}
+
+
+def _functions(backend, name):
+    """Names of the functions and classes defined in a module, public and private, in order."""
+    module = _module(backend, name)
+    defined = [
+        (inspect.getsourcelines(obj)[1], n)
+        for n, obj in vars(module).items()
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == module.__name__
+    ]
+    return [n for _, n in sorted(defined) if n not in TORCH_ONLY_HELPERS]
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m != "tiled"])
+def test_twins_define_the_same_cores_in_the_same_order(module):
+    assert _functions("torch", module) == _functions("numpy", module)
+
+
+@pytest.mark.parametrize(
+    "module, name", [(m, n) for m, n in SHARED if hasattr(_module("numpy", m), f"_{n}")]
+)
+def test_cores_are_twins_step_for_step(module, name):
+    """The cores `_name` hold the math: the same numbered steps, word for word."""
+    numpy_core = getattr(_module("numpy", module), f"_{name}")
+    torch_core = getattr(_module("torch", module), f"_{name}")
+    assert _step_texts(torch_core) == _step_texts(numpy_core)
 
 
 def test_softmax_is_the_function_and_its_module_is_importable():

@@ -15,13 +15,14 @@ import warnings
 import numpy as np
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
-import torch
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import DEVICES, assert_close, random_qkv, to_numpy, to_torch
+from conftest import DEVICES, assert_close, lazy_import, random_qkv, to_numpy, to_torch
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+qt = lazy_import("qkv.torch")
 
 FORMS = ["scaled_dot_product_attention", "attention_loop"]
 
@@ -118,9 +119,10 @@ def _reference_weights(query, key, mask, scale):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_matches_torch_sdpa(case, dtype, device, rng):
+    dtype = getattr(torch, dtype)
     spec = CASES[case]
     batch, seq_q, seq_k = spec["batch"], spec["seq_q"], spec["seq_k"]
     query, key, value = to_torch(random_qkv(rng, batch, seq_q, seq_k, 8, 3), device, dtype)
@@ -196,13 +198,12 @@ def test_fully_masked_row_has_finite_zero_gradient(device, rng):
 # --- is_causal --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [qn, qt], ids=["numpy", "torch"])
-def test_is_causal_combines_with_mask(module, rng):
+def test_is_causal_combines_with_mask(backend, rng):
+    module = backend.qkv
     query, key, value = random_qkv(rng, batch=(2,), seq_q=4, seq_k=5)
     mask = rng.random((2, 4, 5)) < 0.5
     combined = mask & qn.causal_mask(4, 5)
-    if module is qt:
-        query, key, value, mask, combined = to_torch((query, key, value, mask, combined))
+    query, key, value, mask, combined = backend.asarray((query, key, value, mask, combined))
     out_a, weights_a = module.scaled_dot_product_attention(query, key, value, mask, is_causal=True)
     out_b, weights_b = module.scaled_dot_product_attention(query, key, value, combined)
     assert_close(out_a, out_b)
@@ -305,8 +306,9 @@ def test_column_form_numpy_equals_torch(dtype, device, rng):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_low_precision_keeps_dtype(dtype, device, rng):
+    dtype = getattr(torch, dtype)
     query, key, value = to_torch(random_qkv(rng, batch=(2,), seq_q=4, seq_k=6), device, dtype)
     mask = to_torch(rng.random((4, 6)) < 0.7, device)
     out, weights = qt.scaled_dot_product_attention(query, key, value, mask, is_causal=True)
@@ -521,9 +523,9 @@ def test_mixed_backends_are_rejected(name):
         getattr(qt, name)(Q, K, V)
 
 
-@pytest.mark.parametrize("module", [qn, qt], ids=["numpy", "torch"])
-def test_bad_scale(module):
-    args = (Q, K, V) if module is qn else to_torch((Q, K, V))
+def test_bad_scale(backend):
+    module = backend.qkv
+    args = backend.asarray((Q, K, V))
     with pytest.raises(TypeError) as info:
         module.scaled_dot_product_attention(*args, scale="0.5")
     assert str(info.value) == (

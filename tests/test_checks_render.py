@@ -12,12 +12,12 @@ import re
 from pathlib import Path
 
 import pytest
-from qkvdocs import checks
-from qkvdocs.checks import Claim, ClaimFailed
 
 # The site is built with PyTorch installed (row 15 compares with nn.TransformerEncoderLayer), so
 # rendering every claim needs it; a NumPy-only test run skips this file.
-pytest.importorskip("torch")
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's checks need it")
+from qkvdocs import checks  # noqa: E402
+from qkvdocs.checks import Claim, ClaimFailed  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LANGS = ("en", "zh")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from qkvdocs.figures import render
-from qkvdocs.figures.cost import (
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.cost import (  # noqa: E402
     TILED_CLAIM,
     draw_gpu,
     load_results,

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
-from qkvdocs.figures import render
-from qkvdocs.figures.masks import REAL_LENGTH, TEXT, WINDOW, mask_examples
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.masks import REAL_LENGTH, TEXT, WINDOW, mask_examples  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

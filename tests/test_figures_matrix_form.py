@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
-from qkvdocs.figures import render
-from qkvdocs.figures.matrix_form import D_K, D_MODEL, D_V, matrices
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.matrix_form import D_K, D_MODEL, D_V, matrices  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
-from qkvdocs.figures import render
-from qkvdocs.figures.multi_head import D_MODEL, NUM_HEADS, heads_of_toy
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.multi_head import D_MODEL, NUM_HEADS, heads_of_toy  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

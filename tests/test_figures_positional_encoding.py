@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
-from qkvdocs.figures import render
-from qkvdocs.figures.positional_encoding import D_MODEL, MAX_OFFSET, offset_dots
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.positional_encoding import D_MODEL, MAX_OFFSET, offset_dots  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
-from qkvdocs.figures import render
-from qkvdocs.figures.self_vs_cross import ALIGNMENT, TARGET_LENGTH, attention_maps
-from qkvdocs.toy import TOKENS
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.self_vs_cross import ALIGNMENT, TARGET_LENGTH, attention_maps  # noqa: E402
+from qkvdocs.toy import TOKENS  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

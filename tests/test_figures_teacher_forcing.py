@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
-from qkv.claims import teacher_forcing_toy
-from qkvdocs.figures import render
-from qkvdocs.figures.teacher_forcing import cumulative_errors, schedules
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkv.claims import teacher_forcing_toy  # noqa: E402
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.teacher_forcing import cumulative_errors, schedules  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

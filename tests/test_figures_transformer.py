@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
-import qkv.numpy as qnp
-from qkvdocs.figures import render
-from qkvdocs.figures.transformer import (
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+import qkv.numpy as qnp  # noqa: E402
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.transformer import (  # noqa: E402
     BATCH,
     D_FF,
     D_MODEL,

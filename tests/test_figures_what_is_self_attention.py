@@ -4,9 +4,11 @@ import math
 
 import numpy as np
 import pytest
-from qkvdocs.figures import render
-from qkvdocs.figures.what_is_self_attention import reach_maps, table1_rows
-from qkvdocs.toy import TOKENS
+
+pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
+from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures.what_is_self_attention import reach_maps, table1_rows  # noqa: E402
+from qkvdocs.toy import TOKENS  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
-import torch
 from qkv import _checks
+
+from conftest import lazy_import
+
+torch = lazy_import("torch")
 
 
 def _message(call):
@@ -97,8 +100,9 @@ def test_passing_checks_return_quietly():
     ) == (2, 1, 3, 5)
 
 
-@pytest.mark.parametrize("make", [np.zeros, torch.zeros], ids=["numpy", "torch"])
-def test_same_text_for_both_backends(make):
+def test_same_text_for_both_backends(backend):
+    make = np.zeros if backend.name == "numpy" else lazy_import("torch").zeros
+
     def bool_mask(shape):
         return make(shape) > 0
 
@@ -135,3 +139,9 @@ def test_batch_broadcast_returns_the_broadcast_batch_shape():
         _checks.check_batch_broadcast(
             "f", "batch axes must broadcast", trailing=2, query=(2, 5, 4), key=(3, 5, 4)
         )
+
+
+def test_broadcast_shape_for_the_cores():
+    assert _checks.broadcast_shape((2, 1), (3,), ()) == (2, 3)
+    with pytest.raises(ValueError, match="do not broadcast"):
+        _checks.broadcast_shape((2,), (3,))

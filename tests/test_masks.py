@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
-import torch
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import DEVICES, to_numpy, to_torch
+from conftest import DEVICES, lazy_import, to_numpy, to_torch
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+qt = lazy_import("qkv.torch")
 
 sizes = st.integers(1, 7)
 

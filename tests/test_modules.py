@@ -3,11 +3,12 @@ parameters and gradients."""
 
 import numpy as np
 import pytest
-import qkv.torch as qt
-import torch
-from torch import nn
 
-from conftest import DEVICES, assert_close
+torch = pytest.importorskip("torch", reason="PyTorch is not installed: nn.Module tests need it")
+import qkv.torch as qt  # noqa: E402
+from torch import nn  # noqa: E402
+
+from conftest import DEVICES, assert_close  # noqa: E402
 
 
 def _randomise(module, seed=0):

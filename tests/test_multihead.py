@@ -12,13 +12,14 @@ import inspect
 import numpy as np
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from torch import nn
 
-from conftest import DEVICES, assert_close, to_numpy, to_torch
+from conftest import DEVICES, assert_close, lazy_import, to_numpy, to_torch
+
+torch = lazy_import("torch")
+nn = lazy_import("torch.nn")
+qt = lazy_import("qkv.torch")
 
 
 def random_params(rng, d_model, *, bias=True, dtype=np.float64):
@@ -175,7 +176,8 @@ def test_default_dtype_doctest_style_float32():
 # --- against nn.MultiheadAttention ------------------------------------------------------------
 
 
-def _torch_mha(d_model, num_heads, device, dtype=torch.float64, bias=True, seed=0):
+def _torch_mha(d_model, num_heads, device, dtype=None, bias=True, seed=0):
+    dtype = torch.float64 if dtype is None else dtype
     torch.manual_seed(seed)
     m = nn.MultiheadAttention(
         d_model, num_heads, batch_first=True, bias=bias, device=device, dtype=dtype
@@ -393,8 +395,9 @@ def test_weight_rows_sum_to_one(seed):
 
 
 @pytest.mark.parametrize("need_weights", [True, False])
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_low_precision_smoke_on_cpu(dtype, need_weights, rng):
+    dtype = getattr(torch, dtype)
     query, key, value, mask = _inputs(rng, CASES["mask_2d"])
     params = random_params(rng, 6)
     expected, _ = qn.multi_head_attention(query, key, value, params, num_heads=2, mask=mask)

@@ -4,13 +4,14 @@ batch-(in)dependence that decides which suits text, and bad input."""
 import numpy as np
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
-import torch
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import DEVICES, assert_close, to_numpy, to_torch
+from conftest import DEVICES, assert_close, lazy_import, to_numpy, to_torch
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+qt = lazy_import("qkv.torch")
 
 SHAPES = [(5,), (3, 5), (2, 3, 5), (2, 2, 3, 5)]
 
@@ -22,10 +23,11 @@ def _affine(rng, d_model, kind):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("affine", ["random", "none"])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_layer_norm_matches_torch(shape, affine, dtype, device, rng):
+    dtype = getattr(torch, dtype)
     x = rng.standard_normal(shape) * 3 + 1
     weight, bias = _affine(rng, shape[-1], affine)
     x_t, weight_t, bias_t = to_torch((x, weight, bias), device, dtype)
@@ -40,10 +42,11 @@ def test_layer_norm_matches_torch(shape, affine, dtype, device, rng):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("affine", ["random", "none"])
 @pytest.mark.parametrize("shape", SHAPES[1:], ids=str)
 def test_batch_norm_matches_torch_training_mode(shape, affine, dtype, device, rng):
+    dtype = getattr(torch, dtype)
     x = rng.standard_normal(shape) * 3 + 1
     weight, bias = _affine(rng, shape[-1], affine)
     x_t, weight_t, bias_t = to_torch((x, weight, bias), device, dtype)
@@ -74,9 +77,10 @@ def test_eps_is_used(eps, rng):
     assert_close(qn.layer_norm(x, None, None, eps=eps), expected)
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("name", ["layer_norm", "batch_norm"])
 def test_low_precision_smoke_on_cpu(name, dtype, rng):
+    dtype = getattr(torch, dtype)
     x = rng.standard_normal((3, 4, 8)) * 100
     weight, bias = _affine(rng, 8, "random")
     out = getattr(qt, name)(*to_torch((x, weight, bias), dtype=dtype))

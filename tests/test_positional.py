@@ -6,12 +6,13 @@ import math
 import numpy as np
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import DEVICES, assert_close, to_numpy, to_torch
+from conftest import DEVICES, assert_close, lazy_import, to_numpy, to_torch
+
+torch = lazy_import("torch")
+qt = lazy_import("qkv.torch")
 
 
 def _formula(num_positions, d_model):
@@ -33,8 +34,9 @@ def test_matches_the_papers_formula(num_positions, d_model):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])
 def test_numpy_equals_torch(dtype, device):
+    dtype = getattr(torch, dtype)
     pe = qt.sinusoidal_positional_encoding(9, 6, dtype=dtype, device=device)
     assert pe.dtype == dtype and pe.device.type == device
     assert_close(pe, qn.sinusoidal_positional_encoding(9, 6), dtype=dtype)

@@ -7,13 +7,14 @@ import warnings
 import numpy as np
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
-import torch
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import DEVICES, assert_close, to_numpy, to_torch
+from conftest import DEVICES, assert_close, lazy_import, to_numpy, to_torch
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+qt = lazy_import("qkv.torch")
 
 
 def _inputs(rng, batch=(2,), seq_q=3, seq_k=4, d_q=5, d_k=5, d_hidden=6, dtype=np.float64):
@@ -134,9 +135,10 @@ def test_numpy_equals_torch(name, dtype, device, rng):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("name", NAMES)
 def test_low_precision_keeps_dtype(name, dtype, device, rng):
+    dtype = getattr(torch, dtype)
     x = to_torch(_inputs(rng, batch=(2,)), device, dtype)
     scores = _call(qt, name, x)
     assert scores.dtype == dtype and scores.device.type == device
@@ -325,9 +327,9 @@ def test_bad_input_same_message_in_both_backends(name, args, error, message):
     assert str(torch_info.value) == message
 
 
-@pytest.mark.parametrize("module", [qn, qt], ids=["numpy", "torch"])
-def test_bad_scalar_arguments(module):
-    query, key = (Q, K) if module is qn else to_torch((Q, K))
+def test_bad_scalar_arguments(backend):
+    module = backend.qkv
+    query, key = backend.asarray((Q, K))
     with pytest.raises(ValueError) as info:
         module.cosine_scores(query, key, eps=0.0)
     assert str(info.value) == "cosine_scores: eps must be > 0; got eps 0.0"

@@ -716,6 +716,7 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_serve_command_serves_both_languages():
+    pytest.importorskip("torch", reason="PyTorch is not installed: the served site needs it")
     port = _free_port()
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PORT": str(port)}
     process = subprocess.Popen(

@@ -5,13 +5,14 @@ import warnings
 import numpy as np
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from conftest import DEVICES, assert_close, to_numpy, to_torch
+from conftest import DEVICES, assert_close, lazy_import, to_numpy, to_torch
+
+torch = lazy_import("torch")
+qt = lazy_import("qkv.torch")
 
 finite = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 matrices = arrays(
@@ -127,8 +128,9 @@ def test_numpy_equals_torch(device, dtype, rng):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_low_precision_keeps_dtype_and_matches_float64(device, dtype, rng):
+    dtype = getattr(torch, dtype)
     x = rng.standard_normal((4, 9)) * 4
     x_low = to_torch(x, device, dtype)
     weights = qt.softmax(x_low)

@@ -5,12 +5,13 @@ decoder by gradient, gradients and bad input."""
 import numpy as np
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
-import torch
-import torch.nn.functional as F
-from torch import nn
 
-from conftest import DEVICES, assert_close, to_numpy, to_torch
+from conftest import DEVICES, assert_close, lazy_import, to_numpy, to_torch
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+nn = lazy_import("torch.nn")
+qt = lazy_import("qkv.torch")
 
 
 def _mha_params(m):
@@ -282,8 +283,9 @@ def test_gradcheck(device, rng):
     )
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_low_precision_smoke_on_cpu(dtype, rng):
+    dtype = getattr(torch, dtype)
     x = rng.standard_normal((2, 3, 8))
     enc = qn.init_encoder_layer_params(8, 16, seed=0)
     expected = qn.encoder_layer(x, enc, num_heads=2, activation="gelu")
@@ -340,7 +342,7 @@ def test_bad_input_messages_are_identical(rng):
             (x, enc),
             (enc_t,),
             {"num_heads": 3},
-            "multi_head_attention: d_model (last axis of query) must be divisible by num_heads; "
+            "encoder_layer: d_model (last axis of query) must be divisible by num_heads; "
             "got query (2, 3, 4), num_heads 3",
         ),
         (
@@ -355,7 +357,7 @@ def test_bad_input_messages_are_identical(rng):
             (x, x, dec),
             (dec_t,),
             {"num_heads": 2, "norm_first": "yes"},
-            "decoder_layer: norm_first must be one of False, True; got norm_first 'yes'",
+            "decoder_layer: norm_first must be a boolean (True or False); got norm_first 'yes'",
         ),
         (
             "feed_forward",

@@ -24,7 +24,8 @@ A typical backend function starts with
 Public helpers (all raise, none returns a value unless stated):
 
 - `backend_of(x) -> str`: "numpy", "torch" or the type name of anything else.
-- `shape_of(x) -> tuple[int, ...]`, `dtype_name(x) -> str`.
+- `shape_of(x) -> tuple[int, ...]`, `dtype_name(x) -> str`, `broadcast_shape(*shapes)` (for the
+  cores, whose inputs are known to broadcast).
 - `describe(value) -> str`: how a value appears after `got` (shape, value or type).
 - `fail(func, rule, error=ValueError, /, **got)`: raise with the standard message (`error`
   positional).
@@ -51,6 +52,27 @@ Public helpers (all raise, none returns a value unless stated):
 - `check_choice(func, name, value, choices)`: value is one of choices.
 - `check_axis(func, axis, x) -> int`: axis valid for x; returns it as a non-negative index.
 - `check_device_arg(func, device)`: NumPy factories accept `device` None or "cpu" only.
+- `check_bool(func, name, value)`: a boolean flag (`True`/`False` or `numpy.bool_`; the integers
+  0 and 1 are not flags).
+
+Checks at the door: every public function of `qkv.numpy` and `qkv.torch` makes ONE call into this
+module (the bundles below, or one of the checks above when it is enough) and then runs its
+unchecked core `_name`; cores call cores, so one public call validates its inputs once and an error
+names the function the user called:
+
+- `check_softmax(func, backend, x, axis)`.
+- `check_attention(...)` (above) with the optional keywords `scale`, `is_causal`, `eps`, `tau`,
+  `generator`, `window` of the attention and score functions.
+- `check_additive_scores`, `check_bilinear_scores`, `check_column_form`: their parameters too.
+- `check_mask_factory(func, backend, seq_q, seq_k, *, window, device)`,
+  `check_padding_mask(func, backend, lengths, seq_k)`.
+- `check_split_heads`, `check_merge_heads`, `check_multi_head(func, backend, query, key, value,
+  params, num_heads, mask, ...) -> scores' shape`, `check_factory(func, backend, device, **sizes)`.
+- `check_positional(func, backend, num_positions, d_model, device)`.
+- `check_norm(func, backend, x, weight, bias, eps, *, min_ndim)`.
+- `check_feed_forward(func, backend, x, w_1, b_1, w_2, b_2, activation)`.
+- `check_layer(func, backend, params, kind, x, memory, num_heads, mask, norm_first, activation,
+  eps)`: everything an encoder or decoder layer passes to its sub-layers.
 """
 
 from __future__ import annotations
@@ -62,20 +84,36 @@ from typing import Any, NoReturn
 
 __all__ = [
     "backend_of",
+    "broadcast_shape",
     "check_arrays",
+    "check_additive_scores",
     "check_attention",
     "check_axis",
     "check_batch_broadcast",
+    "check_bilinear_scores",
+    "check_bool",
     "check_choice",
+    "check_column_form",
     "check_device_arg",
     "check_divisible",
+    "check_factory",
+    "check_feed_forward",
     "check_float",
     "check_int",
     "check_integer",
+    "check_layer",
     "check_mask",
+    "check_mask_factory",
+    "check_merge_heads",
+    "check_multi_head",
     "check_ndim",
+    "check_norm",
+    "check_padding_mask",
+    "check_positional",
     "check_positive",
     "check_real",
+    "check_softmax",
+    "check_split_heads",
     "check_same_device",
     "check_same_dtype",
     "check_same_size",
@@ -326,6 +364,14 @@ def check_same_size(
         fail(func, rule, **{name_a: a, name_b: b})
 
 
+def broadcast_shape(*shapes: Sequence[int]) -> tuple[int, ...]:
+    """The broadcast of shapes that are known to broadcast (NumPy rules), in plain Python."""
+    shape = _broadcast(*shapes)
+    if shape is None:
+        raise ValueError(f"shapes {shapes} do not broadcast")
+    return shape
+
+
 def _broadcast(*shapes: Sequence[int]) -> tuple[int, ...] | None:
     """The broadcast of several shapes (NumPy rules), or None when they do not broadcast."""
     rank = max((len(s) for s in shapes), default=0)
@@ -390,6 +436,48 @@ def check_mask(
 
 
 # --- scalar arguments ------------------------------------------------------------------------
+
+_UNSET: Any = object()  # "argument not given" for the optional keywords of the bundles
+
+
+def check_bool(func: str, name: str, value: Any) -> None:
+    """Check `value` is a boolean flag: `True`, `False` or a `numpy.bool_`.
+
+    Integers are not flags, not even 0 and 1 (`is_causal=1` is rejected): a flag that is a number
+    is more often a misplaced argument than a deliberate choice.
+
+    Raises:
+        TypeError: "<func>: is_causal must be a boolean (True or False); got is_causal 1".
+    """
+    numpy = sys.modules.get("numpy")
+    if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
+        return
+    fail(func, f"{name} must be a boolean (True or False)", TypeError, **{name: describe(value)})
+
+
+def check_generator(func: str, backend: str, generator: Any) -> None:
+    """Check `generator` is None or the random generator of `backend`.
+
+    Raises:
+        TypeError: "<func>: generator must be None or a random generator of this backend
+            (numpy.random.Generator, torch.Generator); got generator RandomState".
+    """
+    if generator is None:
+        return
+    if backend == "numpy":
+        numpy = sys.modules["numpy"]
+        ok = isinstance(generator, numpy.random.Generator)
+    else:
+        torch = sys.modules.get("torch")
+        ok = torch is not None and isinstance(generator, torch.Generator)
+    if not ok:
+        rule = "generator must be None or a random generator of this backend"
+        fail(
+            func,
+            rule + " (numpy.random.Generator, torch.Generator)",
+            TypeError,
+            generator=type(generator).__name__,
+        )
 
 
 def check_int(func: str, name: str, value: Any, *, minimum: int | None = None) -> None:
@@ -477,13 +565,24 @@ def check_attention(
     mask: Any = None,
     *,
     share_d_k: bool = True,
+    scale: Any = None,
+    is_causal: Any = False,
+    eps: Any = _UNSET,
+    tau: Any = _UNSET,
+    generator: Any = None,
+    window: Any = _UNSET,
 ) -> tuple[int, ...]:
-    """Run every check for attention-style inputs and return the scores' shape.
+    r"""Run every check for attention-style inputs and return the scores' shape.
 
     Shapes: query `(*batch, seq_q, d_k)`, key `(*batch, seq_k, d_k)`, value `(*batch, seq_k, d_v)`
     (optional), mask broadcastable to `(*batch, seq_q, seq_k)` (optional). The batch axes of
-    query, key and value broadcast together. With `share_d_k=False` (additive or bilinear scores)
-    query and key may have different feature sizes.
+    query, key and value broadcast together. With `share_d_k=True` (dot-product scores) query and
+    key share `d_k >= 1` (the scale is $1/\sqrt{d_k}$); with `share_d_k=False` (additive or
+    bilinear scores) query and key may have different feature sizes. `seq_q` and `seq_k` may be 0.
+
+    The keywords check the function's other arguments: `scale` a real number or None,
+    `is_causal` a boolean, `eps` and `tau` real numbers > 0, `generator` None or a random
+    generator of `backend`, `window` an integer >= 0 (the last three only when given).
 
     Returns:
         The scores' shape `(*batch, seq_q, seq_k)` as a tuple of ints.
@@ -506,6 +605,8 @@ def check_attention(
         check_same_size(
             func, "query and key must share d_k (last axis)", "query", query, -1, "key", key, -1
         )
+        if shape_of(query)[-1] < 1:
+            fail(func, "d_k (last axis of query and key) must be >= 1", query=query, key=key)
     if value is not None:
         check_same_size(
             func, "key and value must share seq_k (axis -2)", "key", key, -2, "value", value, -2
@@ -517,4 +618,339 @@ def check_attention(
         fail(func, f"the batch axes (all but the last two) of {names} must broadcast", **present)
     scores_shape = (*batch, shape_of(query)[-2], shape_of(key)[-2])
     check_mask(func, mask, scores_shape)
+    check_real(func, "scale", scale)
+    check_bool(func, "is_causal", is_causal)
+    if eps is not _UNSET:
+        check_positive(func, "eps", eps)
+    if tau is not _UNSET:
+        check_positive(func, "tau", tau)
+    check_generator(func, backend, generator)
+    if window is not _UNSET:
+        check_int(func, "window", window, minimum=0)
     return scores_shape
+
+
+# --- one bundle per public function (checks at the door) -------------------------------------
+
+
+def check_softmax(func: str, backend: str, x: Any, axis: Any) -> None:
+    """Softmax inputs: a floating array of `backend` and a valid `axis`."""
+    check_arrays(func, backend, x=x)
+    check_float(func, x=x)
+    check_axis(func, axis, x)
+
+
+def check_additive_scores(
+    func: str, backend: str, query: Any, key: Any, w_q: Any, w_k: Any, v: Any
+) -> None:
+    """Additive scores: query `(*batch, seq_q, d_q)`, key `(*batch, seq_k, d_k)`, `w_q`
+    `(d_q, d_hidden)`, `w_k` `(d_k, d_hidden)`, `v` `(d_hidden,)`, one dtype."""
+    params = {"w_q": w_q, "w_k": w_k, "v": v}
+    check_arrays(func, backend, query=query, key=key, **params)
+    check_attention(func, backend, query, key, share_d_k=False)
+    check_float(func, **params)
+    check_same_dtype(func, query=query, **params)
+    check_ndim(func, "w_q", w_q, ndim=2, legend="(d_q, d_hidden)")
+    check_ndim(func, "w_k", w_k, ndim=2, legend="(d_k, d_hidden)")
+    check_ndim(func, "v", v, ndim=1, legend="(d_hidden,)")
+    check_same_size(func, "query and w_q must share d_q", "query", query, -1, "w_q", w_q, 0)
+    check_same_size(func, "key and w_k must share d_k", "key", key, -1, "w_k", w_k, 0)
+    check_same_size(func, "w_q and w_k must share d_hidden", "w_q", w_q, 1, "w_k", w_k, 1)
+    check_same_size(func, "w_q and v must share d_hidden", "w_q", w_q, 1, "v", v, 0)
+
+
+def check_bilinear_scores(func: str, backend: str, query: Any, key: Any, weight: Any) -> None:
+    """Bilinear scores: query `(*batch, seq_q, d_q)`, key `(*batch, seq_k, d_k)`, `weight`
+    `(d_q, d_k)`, one dtype."""
+    check_arrays(func, backend, query=query, key=key, weight=weight)
+    check_attention(func, backend, query, key, share_d_k=False)
+    check_float(func, weight=weight)
+    check_same_dtype(func, query=query, weight=weight)
+    check_ndim(func, "weight", weight, ndim=2, legend="(d_q, d_k)")
+    rule = "query and weight must share d_q"
+    check_same_size(func, rule, "query", query, -1, "weight", weight, 0)
+    check_same_size(func, "key and weight must share d_k", "key", key, -1, "weight", weight, 1)
+
+
+def check_column_form(
+    func: str, backend: str, q_cols: Any, k_cols: Any, v_cols: Any, scale: Any
+) -> None:
+    """Attention with tokens as columns: `(*batch, d_k, seq_q)`, `(*batch, d_k, seq_k)`,
+    `(*batch, d_v, seq_k)`, `d_k >= 1`, a real `scale` or None."""
+    tensors = {"q_cols": q_cols, "k_cols": k_cols, "v_cols": v_cols}
+    check_arrays(func, backend, **tensors)
+    check_float(func, **tensors)
+    check_same_dtype(func, **tensors)
+    check_same_device(func, **tensors)
+    check_ndim(func, "q_cols", q_cols, min_ndim=2, legend="(*batch, d_k, seq_q)")
+    check_ndim(func, "k_cols", k_cols, min_ndim=2, legend="(*batch, d_k, seq_k)")
+    check_ndim(func, "v_cols", v_cols, min_ndim=2, legend="(*batch, d_v, seq_k)")
+    rule = "q_cols and k_cols must share d_k (axis -2)"
+    check_same_size(func, rule, "q_cols", q_cols, -2, "k_cols", k_cols, -2)
+    rule = "k_cols and v_cols must share seq_k (last axis)"
+    check_same_size(func, rule, "k_cols", k_cols, -1, "v_cols", v_cols, -1)
+    if shape_of(q_cols)[-2] < 1:
+        fail(func, "d_k (axis -2 of q_cols and k_cols) must be >= 1", q_cols=q_cols, k_cols=k_cols)
+    rule = "the batch axes (all but the last two) of q_cols, k_cols, v_cols must broadcast"
+    check_batch_broadcast(func, rule, trailing=2, **tensors)
+    check_real(func, "scale", scale)
+
+
+def check_mask_factory(
+    func: str, backend: str, seq_q: Any, seq_k: Any, *, window: Any = _UNSET, device: Any = None
+) -> None:
+    """`causal_mask` and `local_mask`: sizes >= 1 (`seq_k` None = `seq_q`), `window` >= 0 when
+    given; NumPy: `device` None or "cpu"."""
+    check_int(func, "seq_q", seq_q, minimum=1)
+    if seq_k is not None:
+        check_int(func, "seq_k", seq_k, minimum=1)
+    if window is not _UNSET:
+        check_int(func, "window", window, minimum=0)
+    if backend == "numpy":
+        check_device_arg(func, device)
+
+
+def check_padding_mask(func: str, backend: str, lengths: Any, seq_k: Any) -> None:
+    """`padding_mask`: integer `lengths` `(batch,)` with values in `[0, seq_k]`, `seq_k >= 1`."""
+    check_arrays(func, backend, lengths=lengths)
+    check_integer(func, lengths=lengths)
+    check_ndim(func, "lengths", lengths, ndim=1, legend="(batch,)")
+    check_int(func, "seq_k", seq_k, minimum=1)
+    if (lengths < 0).any() or (lengths > seq_k).any():
+        fail(func, "lengths must lie in [0, seq_k]", lengths=repr(lengths.tolist()), seq_k=seq_k)
+
+
+def check_factory(func: str, backend: str, device: Any, **sizes: Any) -> None:
+    """Parameter factories: every size an integer >= 1; NumPy: `device` None or "cpu"."""
+    for name, size in sizes.items():
+        check_int(func, name, size, minimum=1)
+    if backend == "numpy":
+        check_device_arg(func, device)
+
+
+def check_positional(
+    func: str, backend: str, num_positions: Any, d_model: Any, device: Any
+) -> None:
+    """Sinusoidal encodings: `num_positions >= 0`, an even `d_model >= 2`; NumPy: cpu only."""
+    check_int(func, "num_positions", num_positions, minimum=0)
+    check_int(func, "d_model", d_model, minimum=2)
+    if d_model % 2 != 0:
+        fail(func, "d_model must be even (one sine and one cosine per frequency)", d_model=d_model)
+    if backend == "numpy":
+        check_device_arg(func, device)
+
+
+def _check_heads(func: str, name: str, x: Any, num_heads: Any) -> None:
+    check_int(func, "num_heads", num_heads, minimum=1)
+    if shape_of(x)[-1] % num_heads != 0:
+        rule = f"d_model (last axis of {name}) must be divisible by num_heads"
+        fail(func, rule, **{name: x}, num_heads=num_heads)
+
+
+def check_split_heads(func: str, backend: str, x: Any, num_heads: Any) -> None:
+    """`split_heads`: x `(*batch, seq, d_model)` with `d_model % num_heads == 0`."""
+    check_arrays(func, backend, x=x)
+    check_ndim(func, "x", x, min_ndim=2, legend="(*batch, seq, d_model)")
+    _check_heads(func, "x", x, num_heads)
+
+
+def check_merge_heads(func: str, backend: str, x: Any) -> None:
+    """`merge_heads`: x `(*batch, heads, seq, d_head)`."""
+    check_arrays(func, backend, x=x)
+    check_ndim(func, "x", x, min_ndim=3, legend="(*batch, heads, seq, d_head)")
+
+
+MULTI_HEAD_FIELDS = ("w_q", "w_k", "w_v", "w_o", "b_q", "b_k", "b_v", "b_o")
+
+
+def _check_kind(func: str, name: str, params: Any, kind: str, fields: Sequence[str]) -> None:
+    """`params` is the NamedTuple `kind` (compared by its fields, the same in both backends)."""
+    if getattr(params, "_fields", None) != tuple(fields):
+        fail(func, f"{name} must be a {kind}", TypeError, **{name: type(params).__name__})
+
+
+def check_multi_head(
+    func: str,
+    backend: str,
+    query: Any,
+    key: Any,
+    value: Any,
+    params: Any,
+    num_heads: Any,
+    mask: Any = None,
+    *,
+    is_causal: Any = False,
+    need_weights: Any = True,
+    params_name: str = "params",
+) -> tuple[int, ...]:
+    """Multi-head attention: inputs `(*batch, seq, d_model)` with `d_model >= 1`, a
+    MultiHeadParams of `(d_model, d_model)` weights and `(d_model,)` biases, `num_heads` dividing
+    `d_model`, a mask, two flags. Returns the scores' shape without heads."""
+    _check_kind(func, params_name, params, "MultiHeadParams", MULTI_HEAD_FIELDS)
+    arrays = {"query": query, "key": key, "value": value}
+    arrays.update({f"{params_name}.{field}": p for field, p in params._asdict().items()})
+    check_arrays(func, backend, **arrays, mask=mask)
+    check_float(func, **arrays)
+    check_same_dtype(func, **arrays)
+    check_same_device(func, **arrays, mask=mask)
+    check_ndim(func, "query", query, min_ndim=2, legend="(*batch, seq_q, d_model)")
+    check_ndim(func, "key", key, min_ndim=2, legend="(*batch, seq_k, d_model)")
+    check_ndim(func, "value", value, min_ndim=2, legend="(*batch, seq_k, d_model)")
+    rule = "query, key and value must share d_model (last axis)"
+    check_same_size(func, rule, "query", query, -1, "key", key, -1)
+    check_same_size(func, rule, "query", query, -1, "value", value, -1)
+    rule = "key and value must share seq_k (axis -2)"
+    check_same_size(func, rule, "key", key, -2, "value", value, -2)
+    d_model = shape_of(query)[-1]
+    if d_model < 1:
+        fail(func, "d_model (last axis of query) must be >= 1", query=query)
+    for field, p in params._asdict().items():
+        expected = (d_model, d_model) if field.startswith("w_") else (d_model,)
+        if p is not None and shape_of(p) != expected:
+            legend = "(d_model, d_model)" if field.startswith("w_") else "(d_model,)"
+            fail(
+                func,
+                f"{params_name}.{field} must have shape {legend}",
+                query=query,
+                **{f"{params_name}.{field}": p},
+            )
+    _check_heads(func, "query", query, num_heads)
+    batch = {n: shape_of(x)[:-2] for n, x in (("query", query), ("key", key), ("value", value))}
+    rule = "query, key and value batch axes must broadcast"
+    batch_shape = _broadcast(*batch.values())
+    if batch_shape is None:
+        fail(func, rule, **batch)
+    scores_shape = (*batch_shape, shape_of(query)[-2], shape_of(key)[-2])
+    check_mask(func, mask, scores_shape)
+    check_bool(func, "is_causal", is_causal)
+    check_bool(func, "need_weights", need_weights)
+    return scores_shape
+
+
+def check_norm(
+    func: str, backend: str, x: Any, weight: Any, bias: Any, eps: Any, *, min_ndim: int
+) -> None:
+    """LayerNorm/BatchNorm: x `(*batch, d_model)`, `weight`/`bias` `(d_model,)` or None, one
+    dtype, `eps > 0`."""
+    check_arrays(func, backend, x=x, weight=weight, bias=bias)
+    check_float(func, x=x, weight=weight, bias=bias)
+    check_same_dtype(func, x=x, weight=weight, bias=bias)
+    check_ndim(func, "x", x, min_ndim=min_ndim, legend="(*batch, d_model)")
+    for param_name, param in (("weight", weight), ("bias", bias)):
+        if param is not None:
+            check_ndim(func, param_name, param, ndim=1, legend="(d_model,)")
+            rule = f"x and {param_name} must share d_model (last axis)"
+            check_same_size(func, rule, "x", x, -1, param_name, param, 0)
+    check_positive(func, "eps", eps)
+
+
+ACTIVATIONS = ("relu", "gelu")
+
+
+def check_feed_forward(
+    func: str, backend: str, x: Any, w_1: Any, b_1: Any, w_2: Any, b_2: Any, activation: Any
+) -> None:
+    """Feed-forward network: x `(*batch, d_model)`, `w_1` `(d_model, d_ff)`, `b_1` `(d_ff,)`,
+    `w_2` `(d_ff, d_model)`, `b_2` `(d_model,)` (biases may be None), one dtype, an activation."""
+    arrays = {"x": x, "w_1": w_1, "b_1": b_1, "w_2": w_2, "b_2": b_2}
+    check_arrays(func, backend, **arrays)
+    check_float(func, **arrays)
+    check_same_dtype(func, **arrays)
+    check_ndim(func, "x", x, min_ndim=1, legend="(*batch, d_model)")
+    check_ndim(func, "w_1", w_1, ndim=2, legend="(d_model, d_ff)")
+    check_ndim(func, "w_2", w_2, ndim=2, legend="(d_ff, d_model)")
+    d_model, d_ff = shape_of(w_1)
+    shapes_ok = shape_of(x)[-1] == d_model and shape_of(w_2) == (d_ff, d_model)
+    shapes_ok = shapes_ok and (b_1 is None or shape_of(b_1) == (d_ff,))
+    shapes_ok = shapes_ok and (b_2 is None or shape_of(b_2) == (d_model,))
+    if not shapes_ok:
+        rule = "shapes must chain: x (*batch, d_model), w_1 (d_model, d_ff), b_1 (d_ff,), "
+        rule += "w_2 (d_ff, d_model), b_2 (d_model,)"
+        fail(func, rule, **_present(arrays))
+    check_choice(func, "activation", activation, ACTIVATIONS)
+
+
+ENCODER_FIELDS = (
+    "self_attn",
+    "w_1",
+    "b_1",
+    "w_2",
+    "b_2",
+    "norm1_weight",
+    "norm1_bias",
+    "norm2_weight",
+    "norm2_bias",
+)
+DECODER_FIELDS = (
+    "self_attn",
+    "cross_attn",
+    "w_1",
+    "b_1",
+    "w_2",
+    "b_2",
+    "norm1_weight",
+    "norm1_bias",
+    "norm2_weight",
+    "norm2_bias",
+    "norm3_weight",
+    "norm3_bias",
+)
+
+
+def check_layer(
+    func: str,
+    backend: str,
+    params: Any,
+    x: Any,
+    memory: Any = None,
+    *,
+    num_heads: Any,
+    mask: Any = None,
+    norm_first: Any = False,
+    activation: Any = "relu",
+    eps: Any = 1e-5,
+) -> None:
+    """An encoder layer (`memory` None, `mask` over `x`) or a decoder layer (`memory` given,
+    `mask` = `memory_mask`): everything its attention, LayerNorm and feed-forward sub-layers get,
+    checked here so that an error names the layer."""
+    decoder = memory is not None
+    kind, fields = (
+        ("DecoderLayerParams", DECODER_FIELDS)
+        if decoder
+        else ("EncoderLayerParams", ENCODER_FIELDS)
+    )
+    _check_kind(func, "params", params, kind, fields)
+    check_arrays(func, backend, x=x, memory=memory)
+    check_ndim(func, "x", x, min_ndim=2, legend="(*batch, seq, d_model)")
+    if decoder:
+        check_multi_head(
+            func, backend, x, x, x, params.self_attn, num_heads, params_name="params.self_attn"
+        )
+        check_multi_head(
+            func,
+            backend,
+            x,
+            memory,
+            memory,
+            params.cross_attn,
+            num_heads,
+            mask,
+            params_name="params.cross_attn",
+        )
+    else:
+        check_multi_head(
+            func,
+            backend,
+            x,
+            x,
+            x,
+            params.self_attn,
+            num_heads,
+            mask,
+            params_name="params.self_attn",
+        )
+    check_feed_forward(func, backend, x, params.w_1, params.b_1, params.w_2, params.b_2, activation)
+    for i in (1, 2, 3) if decoder else (1, 2):
+        weight, bias = getattr(params, f"norm{i}_weight"), getattr(params, f"norm{i}_bias")
+        check_norm(func, backend, x, weight, bias, eps, min_ndim=2)
+    check_bool(func, "norm_first", norm_first)

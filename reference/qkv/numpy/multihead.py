@@ -11,21 +11,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._checks import (
-    check_arrays,
-    check_batch_broadcast,
-    check_device_arg,
-    check_float,
-    check_int,
-    check_mask,
-    check_ndim,
-    check_same_device,
-    check_same_dtype,
-    check_same_size,
-    fail,
-    shape_of,
-)
-from .attention import scaled_dot_product_attention
+from .._checks import check_factory, check_merge_heads, check_multi_head, check_split_heads
+from .attention import _scaled_dot_product_attention
 
 __all__ = [
     "MultiHeadParams",
@@ -106,9 +93,12 @@ def init_multi_head_params(d_model, *, bias=True, seed=0, dtype=None, device=Non
         >>> init_multi_head_params(4, bias=False).b_q is None
         True
     """
-    name = "init_multi_head_params"
-    check_int(name, "d_model", d_model, minimum=1)
-    check_device_arg(name, device)
+    check_factory("init_multi_head_params", "numpy", device, d_model=d_model)
+    return _init_multi_head_params(d_model, bias=bias, seed=seed, dtype=dtype, device=device)
+
+
+def _init_multi_head_params(d_model, *, bias=True, seed=0, dtype=None, device=None):
+    """The math of `init_multi_head_params`, unchecked (its inputs are valid)."""
     dtype = np.float64 if dtype is None else dtype
     # 1. draw W^Q, W^K, W^V, W^O at once from one seeded generator (the same in both backends)
     rng = np.random.default_rng(seed)
@@ -148,17 +138,12 @@ def split_heads(x, num_heads):
                [[2., 3.],
                 [6., 7.]]])
     """
-    name = "split_heads"
-    check_arrays(name, "numpy", x=x)
-    check_ndim(name, "x", x, min_ndim=2, legend="(*batch, seq, d_model)")
-    check_int(name, "num_heads", num_heads, minimum=1)
-    if shape_of(x)[-1] % num_heads != 0:
-        fail(
-            name,
-            "d_model (last axis of x) must be divisible by num_heads",
-            x=x,
-            num_heads=num_heads,
-        )
+    check_split_heads("split_heads", "numpy", x, num_heads)
+    return _split_heads(x, num_heads)
+
+
+def _split_heads(x, num_heads):
+    """The math of `split_heads`, unchecked (its inputs are valid)."""
     *batch, seq, d_model = x.shape
     d_head = d_model // num_heads
     # (*batch, seq, d_model) -> (*batch, seq, heads, d_head)
@@ -190,59 +175,17 @@ def merge_heads(x):
         array([[0., 1., 2., 3.],
                [4., 5., 6., 7.]])
     """
-    name = "merge_heads"
-    check_arrays(name, "numpy", x=x)
-    check_ndim(name, "x", x, min_ndim=3, legend="(*batch, heads, seq, d_head)")
+    check_merge_heads("merge_heads", "numpy", x)
+    return _merge_heads(x)
+
+
+def _merge_heads(x):
+    """The math of `merge_heads`, unchecked (its inputs are valid)."""
     *batch, heads, seq, d_head = x.shape
     # (*batch, heads, seq, d_head) -> (*batch, seq, heads, d_head)
     x = x.swapaxes(-3, -2)
     # (*batch, seq, heads, d_head) -> (*batch, seq, heads * d_head)
     return x.reshape(*batch, seq, heads * d_head)
-
-
-def _check_multi_head_inputs(name, query, key, value, params, num_heads, mask):
-    """Validate the inputs of `multi_head_attention`; return the scores' shape without heads."""
-    if getattr(params, "_fields", None) != MultiHeadParams._fields:
-        fail(name, "params must be a MultiHeadParams", TypeError, params=type(params).__name__)
-    arrays = {"query": query, "key": key, "value": value}
-    arrays.update({f"params.{field}": p for field, p in params._asdict().items()})
-    check_arrays(name, "numpy", **arrays, mask=mask)
-    check_float(name, **arrays)
-    check_same_dtype(name, **arrays)
-    check_same_device(name, **arrays, mask=mask)
-    check_ndim(name, "query", query, min_ndim=2, legend="(*batch, seq_q, d_model)")
-    check_ndim(name, "key", key, min_ndim=2, legend="(*batch, seq_k, d_model)")
-    check_ndim(name, "value", value, min_ndim=2, legend="(*batch, seq_k, d_model)")
-    rule = "query, key and value must share d_model (last axis)"
-    check_same_size(name, rule, "query", query, -1, "key", key, -1)
-    check_same_size(name, rule, "query", query, -1, "value", value, -1)
-    rule = "key and value must share seq_k (axis -2)"
-    check_same_size(name, rule, "key", key, -2, "value", value, -2)
-    d_model = shape_of(query)[-1]
-    for field, p in params._asdict().items():
-        expected = (d_model, d_model) if field.startswith("w_") else (d_model,)
-        if p is not None and shape_of(p) != expected:
-            legend = "(d_model, d_model)" if field.startswith("w_") else "(d_model,)"
-            fail(
-                name,
-                f"params.{field} must have shape {legend}",
-                query=query,
-                **{f"params.{field}": p},
-            )
-    check_int(name, "num_heads", num_heads, minimum=1)
-    if d_model % num_heads != 0:
-        fail(
-            name,
-            "d_model (last axis of query) must be divisible by num_heads",
-            query=query,
-            num_heads=num_heads,
-        )
-    batch = {n: shape_of(x)[:-2] for n, x in (("query", query), ("key", key), ("value", value))}
-    rule = "query, key and value batch axes must broadcast"
-    batch_shape = check_batch_broadcast(name, rule, **batch)
-    scores_shape = (*batch_shape, shape_of(query)[-2], shape_of(key)[-2])
-    check_mask(name, mask, scores_shape)
-    return scores_shape
 
 
 def _project(x, w, b):
@@ -273,8 +216,9 @@ def multi_head_attention(
         params: a [MultiHeadParams][qkv.numpy.MultiHeadParams].
         num_heads: number of heads $h$; must divide `d_model`.
         mask: boolean, `True` = may attend, broadcastable to `(*batch, seq_q, seq_k)`; the same
-            mask applies to every head. A query whose keys are all masked gets zero weights and
-            an output of $b^O$ (zero before the output projection).
+            mask applies to every head. A query whose keys are all masked (or that has no key
+            at all, `seq_k == 0`) gets zero weights and an output of $b^O$ (zero before the
+            output projection).
         is_causal: also apply [causal_mask][qkv.numpy.causal_mask] (query $i$ sees keys
             $j \le i$).
         need_weights: return the per-head weights; if `False` return `None` instead.
@@ -285,9 +229,10 @@ def multi_head_attention(
 
     Raises:
         TypeError: for non-MultiHeadParams `params`, non-floating or mixed dtypes, a non-boolean
-            mask, or arrays of another backend.
-        ValueError: for wrong ranks, `d_model` mismatches, `d_model % num_heads != 0`, batch axes
-            or a mask that do not broadcast.
+            mask, `is_causal` or `need_weights` that are not booleans (`True`/`False`; the
+            integers 0 and 1 are not), or arrays of another backend.
+        ValueError: for wrong ranks, `d_model == 0`, `d_model` mismatches,
+            `d_model % num_heads != 0`, batch axes or a mask that do not broadcast.
 
     Examples:
         Two equal tokens with identity projections: every head splits its weight evenly.
@@ -315,26 +260,52 @@ def multi_head_attention(
         >>> out.shape, weights.shape
         ((3, 5, 8), (3, 4, 5, 5))
     """
-    name = "multi_head_attention"
-    _check_multi_head_inputs(name, query, key, value, params, num_heads, mask)
+    check_multi_head(
+        "multi_head_attention",
+        "numpy",
+        query,
+        key,
+        value,
+        params,
+        num_heads,
+        mask,
+        is_causal=is_causal,
+        need_weights=need_weights,
+    )
+    return _multi_head_attention(
+        query,
+        key,
+        value,
+        params,
+        num_heads=num_heads,
+        mask=mask,
+        is_causal=is_causal,
+        need_weights=need_weights,
+    )
+
+
+def _multi_head_attention(
+    query, key, value, params, *, num_heads, mask=None, is_causal=False, need_weights=True
+):
+    """The math of `multi_head_attention`, unchecked (its inputs are valid)."""
     # 1. the learned projections Q = X_q W^Q + b^Q, K = X_k W^K + b^K, V = X_v W^V + b^V
     q = _project(query, params.w_q, params.b_q)  # (*batch, seq_q, d_model)
     k = _project(key, params.w_k, params.b_k)  # (*batch, seq_k, d_model)
     v = _project(value, params.w_v, params.b_v)  # (*batch, seq_k, d_model)
     # 2. every head gets its own d_head columns
-    q = split_heads(q, num_heads)  # (*batch, heads, seq_q, d_head)
-    k = split_heads(k, num_heads)  # (*batch, heads, seq_k, d_head)
-    v = split_heads(v, num_heads)  # (*batch, heads, seq_k, d_head)
+    q = _split_heads(q, num_heads)  # (*batch, heads, seq_q, d_head)
+    k = _split_heads(k, num_heads)  # (*batch, heads, seq_k, d_head)
+    v = _split_heads(v, num_heads)  # (*batch, heads, seq_k, d_head)
     # 3. one mask for every head: add a heads axis before (seq_q, seq_k)
     if mask is not None and mask.ndim >= 2:
         mask = mask[..., None, :, :]  # (*batch, seq_q, seq_k) -> (*batch, 1, seq_q, seq_k)
     # 4. scaled dot-product attention in all heads at once (heads act as a batch axis)
     if need_weights:
-        out, weights = scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal)
+        out, weights = _scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal)
     else:
-        out, weights = scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal)[0], None
+        out, weights = _scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal)[0], None
     # out: (*batch, heads, seq_q, d_head); weights: (*batch, heads, seq_q, seq_k)
     # 5. concatenate the heads and mix them with W^O
-    out = merge_heads(out)  # (*batch, heads, seq_q, d_head) -> (*batch, seq_q, d_model)
+    out = _merge_heads(out)  # (*batch, heads, seq_q, d_head) -> (*batch, seq_q, d_model)
     out = _project(out, params.w_o, params.b_o)  # (*batch, seq_q, d_model)
     return out, weights

@@ -9,30 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import (
-    check_arrays,
-    check_float,
-    check_ndim,
-    check_positive,
-    check_same_dtype,
-    check_same_size,
-)
+from .._checks import check_norm
 
 __all__ = ["layer_norm", "batch_norm"]
-
-
-def _check_norm_inputs(name, x, weight, bias, eps, *, min_ndim):
-    """Shared checks of `layer_norm` and `batch_norm`: backend, dtype, ranks, `d_model`, `eps`."""
-    check_arrays(name, "numpy", x=x, weight=weight, bias=bias)
-    check_float(name, x=x, weight=weight, bias=bias)
-    check_same_dtype(name, x=x, weight=weight, bias=bias)
-    check_ndim(name, "x", x, min_ndim=min_ndim, legend="(*batch, d_model)")
-    for param_name, param in (("weight", weight), ("bias", bias)):
-        if param is not None:
-            check_ndim(name, param_name, param, ndim=1, legend="(d_model,)")
-            rule = f"x and {param_name} must share d_model (last axis)"
-            check_same_size(name, rule, "x", x, -1, param_name, param, 0)
-    check_positive(name, "eps", eps)
 
 
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -67,7 +46,12 @@ def layer_norm(x, weight, bias, eps=1e-5):
         array([[-1.2247,  0.    ,  1.2247],
                [-1.2247,  0.    ,  1.2247]])
     """
-    _check_norm_inputs("layer_norm", x, weight, bias, eps, min_ndim=1)
+    check_norm("layer_norm", "numpy", x, weight, bias, eps, min_ndim=1)
+    return _layer_norm(x, weight, bias, eps)
+
+
+def _layer_norm(x, weight, bias, eps=1e-5):
+    """The math of `layer_norm`, unchecked (its inputs are valid)."""
     # 1. accumulate the statistics in at least float32
     acc = x.astype(np.float32) if x.dtype == np.float16 else x
     # 2. mean and biased variance of each token over its features
@@ -118,7 +102,12 @@ def batch_norm(x, weight, bias, eps=1e-5):
         array([[-1., -1.],
                [ 1.,  1.]])
     """
-    _check_norm_inputs("batch_norm", x, weight, bias, eps, min_ndim=2)
+    check_norm("batch_norm", "numpy", x, weight, bias, eps, min_ndim=2)
+    return _batch_norm(x, weight, bias, eps)
+
+
+def _batch_norm(x, weight, bias, eps=1e-5):
+    """The math of `batch_norm`, unchecked (its inputs are valid)."""
     # 1. accumulate the statistics in at least float32
     acc = x.astype(np.float32) if x.dtype == np.float16 else x
     # 2. mean and biased variance of each feature over every other axis

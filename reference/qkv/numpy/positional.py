@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_device_arg, check_int, fail
+from .._checks import check_positional
 
 __all__ = ["sinusoidal_positional_encoding"]
 
@@ -45,12 +45,12 @@ def sinusoidal_positional_encoding(num_positions, d_model, *, dtype=None, device
                [ 0.8415,  0.5403,  0.01  ,  1.    ],
                [ 0.9093, -0.4161,  0.02  ,  0.9998]])
     """
-    name = "sinusoidal_positional_encoding"
-    check_int(name, "num_positions", num_positions, minimum=0)
-    check_int(name, "d_model", d_model, minimum=2)
-    if d_model % 2 != 0:
-        fail(name, "d_model must be even (one sine and one cosine per frequency)", d_model=d_model)
-    check_device_arg(name, device)
+    check_positional("sinusoidal_positional_encoding", "numpy", num_positions, d_model, device)
+    return _sinusoidal_positional_encoding(num_positions, d_model, dtype=dtype, device=device)
+
+
+def _sinusoidal_positional_encoding(num_positions, d_model, *, dtype=None, device=None):
+    """The math of `sinusoidal_positional_encoding`, unchecked (its inputs are valid)."""
     dtype = np.float64 if dtype is None else dtype
     # 1. the positions and the even feature indices 2i
     position = np.arange(num_positions, dtype=np.float64)  # (num_positions,)

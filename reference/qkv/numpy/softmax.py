@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from qkv._checks import check_arrays, check_axis, check_float
+from qkv._checks import check_softmax
 
 __all__ = ["softmax"]
 
@@ -18,6 +18,8 @@ def softmax(x, axis=-1):
     $-\infty$ (a masked score) gets weight 0. A row whose entries are all $-\infty$ (every key
     masked) gets weight 0 everywhere instead of NaN, with no warning. float16 inputs are
     computed in float32 and cast back.
+
+    An empty `axis` (no keys at all) gives an empty result.
 
     Shapes: `x` is any array `(..., n, ...)`; the result has the same shape and dtype, and sums
     to 1 along `axis` (or to 0 on a fully masked row).
@@ -51,9 +53,14 @@ def softmax(x, axis=-1):
         array([[1., 0.],
                [0., 0.]])
     """
-    check_arrays("softmax", "numpy", x=x)
-    check_float("softmax", x=x)
-    check_axis("softmax", axis, x)
+    check_softmax("softmax", "numpy", x, axis)
+    return _softmax(x, axis)
+
+
+def _softmax(x, axis):
+    """The stable softmax of `x` along `axis` (unchecked core of `softmax`)."""
+    if x.shape[axis] == 0:  # an empty axis (no keys): nothing to normalise, no weights
+        return np.zeros_like(x)
     # 0. Low-precision inputs accumulate in float32; the result is cast back at the end.
     work = x.astype(np.promote_types(x.dtype, np.float32), copy=False)
     # 1. m = max_j x_j; a fully masked row has m = -inf, use 0 there so no -inf - (-inf) = NaN.

@@ -12,20 +12,10 @@ import math
 
 import torch
 
-from qkv._checks import (
-    check_arrays,
-    check_attention,
-    check_batch_broadcast,
-    check_float,
-    check_ndim,
-    check_real,
-    check_same_dtype,
-    check_same_size,
-    shape_of,
-)
+from qkv._checks import broadcast_shape, check_attention, check_column_form, shape_of
 
-from .masks import causal_mask
-from .softmax import softmax
+from .masks import _causal_mask
+from .softmax import _softmax, _softmax_fused
 
 __all__ = ["scaled_dot_product_attention", "attention_loop", "attention_column_form"]
 
@@ -45,7 +35,9 @@ def scaled_dot_product_attention(query, key, value, mask=None, *, scale=None, is
     - returns `out` `(*batch, seq_q, d_v)` and `weights` `(*batch, seq_q, seq_k)`.
 
     A query row whose keys are all masked gets zero weights and a zero output (no NaN, no
-    warning), as PyTorch's `F.scaled_dot_product_attention` does on CPU.
+    warning), as PyTorch's `F.scaled_dot_product_attention` does on CPU. So does every query when
+    there is no key at all (`seq_k == 0`): weights of shape `(*batch, seq_q, 0)`, a zero output.
+    With no query (`seq_q == 0`) both results are empty.
 
     Args:
         query: Queries, a floating torch tensor.
@@ -61,9 +53,10 @@ def scaled_dot_product_attention(query, key, value, mask=None, *, scale=None, is
             fully masked).
 
     Raises:
-        TypeError: Mixed or wrong backends, non-floating or unequal dtypes, a non-boolean mask.
-        ValueError: Rank below 2, `query`/`key` disagree on `d_k`, `key`/`value` disagree on
-            `seq_k`, batch axes or mask that do not broadcast.
+        TypeError: Mixed or wrong backends, non-floating or unequal dtypes, a non-boolean mask,
+            an `is_causal` that is not a boolean (`True`/`False`; the integers 0 and 1 are not).
+        ValueError: Rank below 2, `d_k == 0`, `query`/`key` disagree on `d_k`, `key`/`value`
+            disagree on `seq_k`, batch axes or mask that do not broadcast.
 
     Examples:
         Two equal keys share the weight, so the output is the mean of the values:
@@ -86,10 +79,22 @@ def scaled_dot_product_attention(query, key, value, mask=None, *, scale=None, is
         tensor([[1.0000, 0.0000],
                 [0.5000, 0.5000]])
     """
-    func = "scaled_dot_product_attention"
-    scores_shape = check_attention(func, "torch", query, key, value, mask)
-    check_real(func, "scale", scale)
-    seq_q, seq_k = scores_shape[-2:]
+    check_attention(
+        "scaled_dot_product_attention",
+        "torch",
+        query,
+        key,
+        value,
+        mask,
+        scale=scale,
+        is_causal=is_causal,
+    )
+    return _scaled_dot_product_attention(query, key, value, mask, scale=scale, is_causal=is_causal)
+
+
+def _scaled_dot_product_attention(query, key, value, mask=None, *, scale=None, is_causal=False):
+    """The math of `scaled_dot_product_attention`, unchecked (its inputs are valid)."""
+    seq_q, seq_k = shape_of(query)[-2], shape_of(key)[-2]
     if scale is None:
         scale = 1.0 / math.sqrt(shape_of(query)[-1])
     # 1. Scores QK^T: every query against every key; scaled so their variance does not grow
@@ -99,24 +104,12 @@ def scaled_dot_product_attention(query, key, value, mask=None, *, scale=None, is
     scores = (query * scale) @ key.transpose(-2, -1)
     # 2. Mask: is_causal adds the causal mask; masked scores become -inf (weight 0 after softmax).
     if is_causal:
-        causal = causal_mask(seq_q, seq_k, device=query.device)
+        causal = _causal_mask(seq_q, seq_k, device=query.device)
         mask = causal if mask is None else mask & causal
     if mask is not None:
         scores = torch.where(mask, scores, -torch.inf)
     # 3. Weights: softmax over the keys, each row sums to 1 (0 if every key is masked).
-    #    PyTorch's fused softmax computes the stable formula of qkv.torch.softmax in one kernel
-    #    (accumulating in float32) instead of five passes; it gives NaN on a row whose keys are
-    #    all masked, which is set to 0 here.
-    work_dtype = torch.promote_types(scores.dtype, torch.float32)
-    if work_dtype == scores.dtype and not (torch.is_grad_enabled() and scores.requires_grad):
-        # No gradient is needed: write the weights over the scores instead of allocating a
-        # second (*batch, seq_q, seq_k) tensor (the largest one here).
-        weights = torch.softmax(scores, dim=-1, out=scores)
-    else:
-        weights = torch.softmax(scores, dim=-1, dtype=work_dtype)
-    if mask is not None:
-        weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
-    weights = weights.to(scores.dtype)
+    weights = _softmax_fused(scores, mask)  # the twins' one difference: see _softmax_fused
     # 4. Output: each query's weighted average of the values.
     out = weights @ value  # (*batch, seq_q, seq_k) @ (*batch, seq_k, d_v) -> (*batch, seq_q, d_v)
     return out, weights
@@ -150,8 +143,8 @@ def attention_loop(query, key, value, mask=None, *, scale=None):
 
     Raises:
         TypeError: Mixed or wrong backends, non-floating or unequal dtypes, a non-boolean mask.
-        ValueError: Rank below 2, `query`/`key` disagree on `d_k`, `key`/`value` disagree on
-            `seq_k`, batch axes or mask that do not broadcast.
+        ValueError: Rank below 2, `d_k == 0`, `query`/`key` disagree on `d_k`, `key`/`value`
+            disagree on `seq_k`, batch axes or mask that do not broadcast.
 
     Examples:
         >>> import torch
@@ -165,14 +158,20 @@ def attention_loop(query, key, value, mask=None, *, scale=None):
         >>> out.round(decimals=4)
         tensor([[2., 4.]])
     """
-    func = "attention_loop"
-    scores_shape = check_attention(func, "torch", query, key, value, mask)
-    check_real(func, "scale", scale)
-    seq_q, seq_k = scores_shape[-2:]
+    check_attention("attention_loop", "torch", query, key, value, mask, scale=scale)
+    return _attention_loop(query, key, value, mask, scale=scale)
+
+
+def _attention_loop(query, key, value, mask=None, *, scale=None):
+    """The math of `attention_loop`, unchecked (its inputs are valid)."""
+    seq_q, seq_k = shape_of(query)[-2], shape_of(key)[-2]
+    if seq_q == 0 or seq_k == 0:  # nothing to loop over: the matrix form's empty or zero result
+        return _scaled_dot_product_attention(query, key, value, mask, scale=scale)
     if scale is None:
         scale = 1.0 / math.sqrt(shape_of(query)[-1])
     if mask is not None:
-        mask = mask.expand(scores_shape)  # -> (*batch, seq_q, seq_k)
+        batch = broadcast_shape(*(shape_of(x)[:-2] for x in (query, key, value)))
+        mask = mask.expand(*batch, seq_q, seq_k)  # -> (*batch, seq_q, seq_k)
     out_rows, weight_rows = [], []
     for i in range(seq_q):
         q_i = query[..., i, :]  # (*batch, d_k)
@@ -183,7 +182,7 @@ def attention_loop(query, key, value, mask=None, *, scale=None):
         if mask is not None:
             scores_i = torch.where(mask[..., i, :], scores_i, -torch.inf)
         # 2. Weights alpha'_{i,:} = softmax over the keys.
-        weights_i = softmax(scores_i, axis=-1)  # (*batch, seq_k)
+        weights_i = _softmax(scores_i, axis=-1)  # (*batch, seq_k)
         # 3. b^i = sum_j alpha'_{i,j} v^j.
         # (*batch, 1) * (*batch, d_v) -> (*batch, d_v), summed over j
         b_i = sum(weights_i[..., j, None] * value[..., j, :] for j in range(seq_k))
@@ -222,8 +221,8 @@ def attention_column_form(q_cols, k_cols, v_cols, *, scale=None):
 
     Raises:
         TypeError: Mixed or wrong backends, non-floating or unequal dtypes.
-        ValueError: Rank below 2, `q_cols`/`k_cols` disagree on `d_k`, `k_cols`/`v_cols` disagree
-            on `seq_k`, batch axes that do not broadcast.
+        ValueError: Rank below 2, `d_k == 0`, `q_cols`/`k_cols` disagree on `d_k`,
+            `k_cols`/`v_cols` disagree on `seq_k`, batch axes that do not broadcast.
 
     Examples:
         One query column, two equal key columns: each key gets half the weight.
@@ -241,48 +240,19 @@ def attention_column_form(q_cols, k_cols, v_cols, *, scale=None):
         tensor([[2.],
                 [4.]])
     """
-    func = "attention_column_form"
-    tensors = {"q_cols": q_cols, "k_cols": k_cols, "v_cols": v_cols}
-    check_arrays(func, "torch", **tensors)
-    check_float(func, **tensors)
-    check_same_dtype(func, **tensors)
-    check_ndim(func, "q_cols", q_cols, min_ndim=2, legend="(*batch, d_k, seq_q)")
-    check_ndim(func, "k_cols", k_cols, min_ndim=2, legend="(*batch, d_k, seq_k)")
-    check_ndim(func, "v_cols", v_cols, min_ndim=2, legend="(*batch, d_v, seq_k)")
-    check_same_size(
-        func,
-        "q_cols and k_cols must share d_k (axis -2)",
-        "q_cols",
-        q_cols,
-        -2,
-        "k_cols",
-        k_cols,
-        -2,
-    )
-    check_same_size(
-        func,
-        "k_cols and v_cols must share seq_k (last axis)",
-        "k_cols",
-        k_cols,
-        -1,
-        "v_cols",
-        v_cols,
-        -1,
-    )
-    check_batch_broadcast(
-        func,
-        "the batch axes (all but the last two) of q_cols, k_cols, v_cols must broadcast",
-        trailing=2,
-        **tensors,
-    )
-    check_real(func, "scale", scale)
+    check_column_form("attention_column_form", "torch", q_cols, k_cols, v_cols, scale)
+    return _attention_column_form(q_cols, k_cols, v_cols, scale=scale)
+
+
+def _attention_column_form(q_cols, k_cols, v_cols, *, scale=None):
+    """The math of `attention_column_form`, unchecked (its inputs are valid)."""
     if scale is None:
         scale = 1.0 / math.sqrt(shape_of(q_cols)[-2])
     # 1. A = s K^T Q: entry (j, i) scores key j against query i.
     # (*batch, seq_k, d_k) @ (*batch, d_k, seq_q) -> (*batch, seq_k, seq_q)
     scores_cols = k_cols.transpose(-2, -1) @ q_cols * scale
     # 2. A' = softmax down each column: the keys of one query are on axis -2.
-    weights_cols = softmax(scores_cols, axis=-2)  # (*batch, seq_k, seq_q)
+    weights_cols = _softmax(scores_cols, axis=-2)  # (*batch, seq_k, seq_q)
     # 3. O = V A': column i is the weighted sum of the value columns.
     # (*batch, d_v, seq_k) @ (*batch, seq_k, seq_q) -> (*batch, d_v, seq_q)
     out_cols = v_cols @ weights_cols

@@ -6,7 +6,7 @@ A mask broadcasts against the scores `(*batch, seq_q, seq_k)`; where it is `Fals
 
 import torch
 
-from qkv._checks import check_arrays, check_int, check_integer, check_ndim, fail
+from qkv._checks import check_mask_factory, check_padding_mask
 
 __all__ = ["causal_mask", "padding_mask", "local_mask"]
 
@@ -44,10 +44,14 @@ def causal_mask(seq_q, seq_k=None, *, device=None):
         tensor([[ True, False, False],
                 [ True,  True, False]])
     """
-    check_int("causal_mask", "seq_q", seq_q, minimum=1)
+    check_mask_factory("causal_mask", "torch", seq_q, seq_k, device=device)
+    return _causal_mask(seq_q, seq_k, device=device)
+
+
+def _causal_mask(seq_q, seq_k=None, *, device=None):
+    """The math of `causal_mask`, unchecked (its inputs are valid)."""
     if seq_k is None:
         seq_k = seq_q
-    check_int("causal_mask", "seq_k", seq_k, minimum=1)
     # 1. Query positions down the rows, key positions along the columns.
     i = torch.arange(seq_q, device=device)[:, None]  # (seq_q, 1)
     j = torch.arange(seq_k, device=device)[None, :]  # (1, seq_k)
@@ -86,17 +90,12 @@ def padding_mask(lengths, seq_k):
         >>> padding_mask(torch.tensor([2, 3]), 4).shape
         torch.Size([2, 1, 4])
     """
-    check_arrays("padding_mask", "torch", lengths=lengths)
-    check_integer("padding_mask", lengths=lengths)
-    check_ndim("padding_mask", "lengths", lengths, ndim=1, legend="(batch,)")
-    check_int("padding_mask", "seq_k", seq_k, minimum=1)
-    if (lengths < 0).any() or (lengths > seq_k).any():
-        fail(
-            "padding_mask",
-            "lengths must lie in [0, seq_k]",
-            lengths=repr(lengths.tolist()),
-            seq_k=seq_k,
-        )
+    check_padding_mask("padding_mask", "torch", lengths, seq_k)
+    return _padding_mask(lengths, seq_k)
+
+
+def _padding_mask(lengths, seq_k):
+    """The math of `padding_mask`, unchecked (its inputs are valid)."""
     # 1. Key positions 0 .. seq_k - 1 against each sequence's length.
     j = torch.arange(seq_k, device=lengths.device)  # (seq_k,)
     # 2. M_bj = [j < lengths_b]: real tokens come first, padding after.
@@ -133,11 +132,14 @@ def local_mask(seq_q, seq_k=None, *, window, device=None):
                 [False,  True,  True,  True],
                 [False, False,  True,  True]])
     """
-    check_int("local_mask", "seq_q", seq_q, minimum=1)
+    check_mask_factory("local_mask", "torch", seq_q, seq_k, window=window, device=device)
+    return _local_mask(seq_q, seq_k, window=window, device=device)
+
+
+def _local_mask(seq_q, seq_k=None, *, window, device=None):
+    """The math of `local_mask`, unchecked (its inputs are valid)."""
     if seq_k is None:
         seq_k = seq_q
-    check_int("local_mask", "seq_k", seq_k, minimum=1)
-    check_int("local_mask", "window", window, minimum=0)
     # 1. Query positions down the rows, key positions along the columns.
     i = torch.arange(seq_q, device=device)[:, None]  # (seq_q, 1)
     j = torch.arange(seq_k, device=device)[None, :]  # (1, seq_k)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import check_int, fail
+from .._checks import check_positional
 
 __all__ = ["sinusoidal_positional_encoding"]
 
@@ -44,11 +44,12 @@ def sinusoidal_positional_encoding(num_positions, d_model, *, dtype=None, device
                 [ 0.8415,  0.5403,  0.0100,  1.0000],
                 [ 0.9093, -0.4161,  0.0200,  0.9998]])
     """
-    name = "sinusoidal_positional_encoding"
-    check_int(name, "num_positions", num_positions, minimum=0)
-    check_int(name, "d_model", d_model, minimum=2)
-    if d_model % 2 != 0:
-        fail(name, "d_model must be even (one sine and one cosine per frequency)", d_model=d_model)
+    check_positional("sinusoidal_positional_encoding", "torch", num_positions, d_model, device)
+    return _sinusoidal_positional_encoding(num_positions, d_model, dtype=dtype, device=device)
+
+
+def _sinusoidal_positional_encoding(num_positions, d_model, *, dtype=None, device=None):
+    """The math of `sinusoidal_positional_encoding`, unchecked (its inputs are valid)."""
     dtype = torch.get_default_dtype() if dtype is None else dtype
     # 1. the positions and the even feature indices 2i
     position = torch.arange(num_positions, dtype=torch.float64, device=device)  # (num_positions,)

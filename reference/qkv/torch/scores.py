@@ -9,17 +9,7 @@ import math
 
 import torch
 
-from qkv._checks import (
-    check_arrays,
-    check_attention,
-    check_float,
-    check_ndim,
-    check_positive,
-    check_real,
-    check_same_dtype,
-    check_same_size,
-    shape_of,
-)
+from qkv._checks import check_additive_scores, check_attention, check_bilinear_scores, shape_of
 
 __all__ = [
     "dot_product_scores",
@@ -58,6 +48,11 @@ def dot_product_scores(query, key):
         tensor([[11.,  1.]])
     """
     check_attention("dot_product_scores", "torch", query, key)
+    return _dot_product_scores(query, key)
+
+
+def _dot_product_scores(query, key):
+    """The math of `dot_product_scores`, unchecked (its inputs are valid)."""
     # 1. One dot product per (query, key) pair.
     # (*batch, seq_q, d_k) @ (*batch, d_k, seq_k) -> (*batch, seq_q, seq_k)
     scores = query @ key.transpose(-2, -1)
@@ -97,8 +92,12 @@ def scaled_dot_product_scores(query, key, *, scale=None):
         >>> scaled_dot_product_scores(query, key)
         tensor([[2., 0.]])
     """
-    check_attention("scaled_dot_product_scores", "torch", query, key)
-    check_real("scaled_dot_product_scores", "scale", scale)
+    check_attention("scaled_dot_product_scores", "torch", query, key, scale=scale)
+    return _scaled_dot_product_scores(query, key, scale=scale)
+
+
+def _scaled_dot_product_scores(query, key, *, scale=None):
+    """The math of `scaled_dot_product_scores`, unchecked (its inputs are valid)."""
     if scale is None:
         scale = 1.0 / math.sqrt(shape_of(query)[-1])
     # 1. Dot products, then the 1/sqrt(d_k) that keeps their variance near 1.
@@ -142,8 +141,12 @@ def cosine_scores(query, key, *, eps=1e-8):
         >>> cosine_scores(query, key).round(decimals=4)
         tensor([[ 1., -1.,  0.]])
     """
-    check_attention("cosine_scores", "torch", query, key)
-    check_positive("cosine_scores", "eps", eps)
+    check_attention("cosine_scores", "torch", query, key, eps=eps)
+    return _cosine_scores(query, key, eps=eps)
+
+
+def _cosine_scores(query, key, *, eps=1e-8):
+    """The math of `cosine_scores`, unchecked (its inputs are valid)."""
     # 1. Scale every query and key to unit length (lengths below eps are clamped to eps).
     q_norm = torch.linalg.vector_norm(query, dim=-1, keepdim=True)  # (*batch, seq_q, 1)
     k_norm = torch.linalg.vector_norm(key, dim=-1, keepdim=True)  # (*batch, seq_k, 1)
@@ -198,19 +201,12 @@ def additive_scores(query, key, w_q, w_k, v):
         >>> additive_scores(query, key, w, w, torch.tensor([1.0, -1.0])).round(decimals=4)
         tensor([[0., 2.]])
     """
-    func = "additive_scores"
-    params = {"w_q": w_q, "w_k": w_k, "v": v}
-    check_arrays(func, "torch", query=query, key=key, **params)
-    check_attention(func, "torch", query, key, share_d_k=False)
-    check_float(func, **params)
-    check_same_dtype(func, query=query, **params)
-    check_ndim(func, "w_q", w_q, ndim=2, legend="(d_q, d_hidden)")
-    check_ndim(func, "w_k", w_k, ndim=2, legend="(d_k, d_hidden)")
-    check_ndim(func, "v", v, ndim=1, legend="(d_hidden,)")
-    check_same_size(func, "query and w_q must share d_q", "query", query, -1, "w_q", w_q, 0)
-    check_same_size(func, "key and w_k must share d_k", "key", key, -1, "w_k", w_k, 0)
-    check_same_size(func, "w_q and w_k must share d_hidden", "w_q", w_q, 1, "w_k", w_k, 1)
-    check_same_size(func, "w_q and v must share d_hidden", "w_q", w_q, 1, "v", v, 0)
+    check_additive_scores("additive_scores", "torch", query, key, w_q, w_k, v)
+    return _additive_scores(query, key, w_q, w_k, v)
+
+
+def _additive_scores(query, key, w_q, w_k, v):
+    """The math of `additive_scores`, unchecked (its inputs are valid)."""
     # 1. Project queries and keys into the hidden layer.
     q_hidden = query @ w_q  # (*batch, seq_q, d_q) @ (d_q, d_hidden) -> (*batch, seq_q, d_hidden)
     k_hidden = key @ w_k  # (*batch, seq_k, d_k) @ (d_k, d_hidden) -> (*batch, seq_k, d_hidden)
@@ -256,16 +252,12 @@ def bilinear_scores(query, key, weight):
         >>> bilinear_scores(query, key, torch.tensor([[0.0, 1.0], [0.0, 0.0]]))
         tensor([[4., 0.]])
     """
-    func = "bilinear_scores"
-    check_arrays(func, "torch", query=query, key=key, weight=weight)
-    check_attention(func, "torch", query, key, share_d_k=False)
-    check_float(func, weight=weight)
-    check_same_dtype(func, query=query, weight=weight)
-    check_ndim(func, "weight", weight, ndim=2, legend="(d_q, d_k)")
-    check_same_size(
-        func, "query and weight must share d_q", "query", query, -1, "weight", weight, 0
-    )
-    check_same_size(func, "key and weight must share d_k", "key", key, -1, "weight", weight, 1)
+    check_bilinear_scores("bilinear_scores", "torch", query, key, weight)
+    return _bilinear_scores(query, key, weight)
+
+
+def _bilinear_scores(query, key, weight):
+    """The math of `bilinear_scores`, unchecked (its inputs are valid)."""
     # 1. Map the queries through W.
     q_w = query @ weight  # (*batch, seq_q, d_q) @ (d_q, d_k) -> (*batch, seq_q, d_k)
     # 2. Dot products with the keys.

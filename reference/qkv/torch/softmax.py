@@ -2,7 +2,7 @@
 
 import torch
 
-from qkv._checks import check_arrays, check_axis, check_float
+from qkv._checks import check_softmax
 
 __all__ = ["softmax"]
 
@@ -18,6 +18,8 @@ def softmax(x, axis=-1):
     $-\infty$ (a masked score) gets weight 0. A row whose entries are all $-\infty$ (every key
     masked) gets weight 0 everywhere instead of NaN, with no warning. float16 and bfloat16
     inputs are computed in float32 and cast back.
+
+    An empty `axis` (no keys at all) gives an empty result.
 
     Shapes: `x` is any tensor `(..., n, ...)`; the result has the same shape, dtype and device,
     and sums to 1 along `axis` (or to 0 on a fully masked row).
@@ -52,9 +54,14 @@ def softmax(x, axis=-1):
         tensor([[1., 0.],
                 [0., 0.]])
     """
-    check_arrays("softmax", "torch", x=x)
-    check_float("softmax", x=x)
-    check_axis("softmax", axis, x)
+    check_softmax("softmax", "torch", x, axis)
+    return _softmax(x, axis)
+
+
+def _softmax(x, axis):
+    """The stable softmax of `x` along `axis` (unchecked core of `softmax`)."""
+    if x.shape[axis] == 0:  # an empty axis (no keys): nothing to normalise, no weights
+        return torch.zeros_like(x)
     # 0. Low-precision inputs accumulate in float32; the result is cast back at the end.
     work = x.to(torch.promote_types(x.dtype, torch.float32))
     # 1. m = max_j x_j; a fully masked row has m = -inf, use 0 there so no -inf - (-inf) = NaN.
@@ -66,3 +73,22 @@ def softmax(x, axis=-1):
     total = torch.sum(e, dim=axis, keepdim=True)
     weights = e / torch.where(total == 0.0, 1.0, total)
     return weights.to(x.dtype)
+
+
+def _softmax_fused(scores, mask):
+    """`_softmax(scores, axis=-1)` in one fused PyTorch kernel, for the attention functions.
+
+    The one place where `qkv.torch` does not repeat `qkv.numpy` step for step. PyTorch's softmax
+    computes the same stable formula (accumulating float16 and bfloat16 in float32) in one pass
+    instead of five, and when no gradient is needed it writes the weights over the scores instead
+    of allocating a second `(*batch, seq_q, seq_k)` tensor, the largest one in attention (README,
+    Performance). It gives NaN on a row whose keys are all masked; `mask` sets those rows to 0.
+    """
+    work_dtype = torch.promote_types(scores.dtype, torch.float32)
+    if work_dtype == scores.dtype and not (torch.is_grad_enabled() and scores.requires_grad):
+        weights = torch.softmax(scores, dim=-1, out=scores)  # in place: no gradient is needed
+    else:
+        weights = torch.softmax(scores, dim=-1, dtype=work_dtype)
+    if mask is not None:
+        weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
+    return weights.to(scores.dtype)

@@ -14,18 +14,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from .._checks import (
-    check_arrays,
-    check_choice,
-    check_float,
-    check_int,
-    check_ndim,
-    check_same_dtype,
-    fail,
-    shape_of,
-)
-from .multihead import MultiHeadParams, init_multi_head_params, multi_head_attention
-from .normalization import layer_norm
+from .._checks import check_factory, check_feed_forward, check_layer
+from .multihead import MultiHeadParams, _init_multi_head_params, _multi_head_attention
+from .normalization import _layer_norm
 
 __all__ = [
     "feed_forward",
@@ -36,8 +27,6 @@ __all__ = [
     "encoder_layer",
     "decoder_layer",
 ]
-
-_ACTIVATIONS = ("relu", "gelu")
 
 
 def _activate(h, activation):
@@ -79,30 +68,12 @@ def feed_forward(x, w_1, b_1, w_2, b_2, *, activation="relu"):
         >>> feed_forward(x, w_1, None, w_2, None)  # relu([1, -1, 0]) @ ones
         tensor([[1., 1.]])
     """
-    name = "feed_forward"
-    check_arrays(name, "torch", x=x, w_1=w_1, b_1=b_1, w_2=w_2, b_2=b_2)
-    check_float(name, x=x, w_1=w_1, b_1=b_1, w_2=w_2, b_2=b_2)
-    check_same_dtype(name, x=x, w_1=w_1, b_1=b_1, w_2=w_2, b_2=b_2)
-    check_ndim(name, "x", x, min_ndim=1, legend="(*batch, d_model)")
-    check_ndim(name, "w_1", w_1, ndim=2, legend="(d_model, d_ff)")
-    check_ndim(name, "w_2", w_2, ndim=2, legend="(d_ff, d_model)")
-    d_model, d_ff = shape_of(w_1)
-    shapes_ok = shape_of(x)[-1] == d_model and shape_of(w_2) == (d_ff, d_model)
-    shapes_ok = shapes_ok and (b_1 is None or shape_of(b_1) == (d_ff,))
-    shapes_ok = shapes_ok and (b_2 is None or shape_of(b_2) == (d_model,))
-    if not shapes_ok:
-        rule = "shapes must chain: x (*batch, d_model), w_1 (d_model, d_ff), b_1 (d_ff,), "
-        rule += "w_2 (d_ff, d_model), b_2 (d_model,)"
-        fail(
-            name,
-            rule,
-            **{
-                n: a
-                for n, a in (("x", x), ("w_1", w_1), ("b_1", b_1), ("w_2", w_2), ("b_2", b_2))
-                if a is not None
-            },
-        )
-    check_choice(name, "activation", activation, _ACTIVATIONS)
+    check_feed_forward("feed_forward", "torch", x, w_1, b_1, w_2, b_2, activation)
+    return _feed_forward(x, w_1, b_1, w_2, b_2, activation=activation)
+
+
+def _feed_forward(x, w_1, b_1, w_2, b_2, *, activation="relu"):
+    """The math of `feed_forward`, unchecked (its inputs are valid)."""
     # 1. widen every token to d_ff features
     h = x @ w_1  # (*batch, seq, d_model) @ (d_model, d_ff) -> (*batch, seq, d_ff)
     if b_1 is not None:
@@ -185,10 +156,8 @@ class DecoderLayerParams(NamedTuple):
     norm3_bias: Any
 
 
-def _init_feed_forward_and_norms(name, d_model, d_ff, seed, bias, dtype, device, num_norms):
+def _init_feed_forward_and_norms(d_model, d_ff, seed, bias, dtype, device, num_norms):
     """Glorot-uniform feed-forward weights, zero biases, LayerNorms at weight 1 and bias 0."""
-    check_int(name, "d_model", d_model, minimum=1)
-    check_int(name, "d_ff", d_ff, minimum=1)
     dtype = torch.get_default_dtype() if dtype is None else dtype
     rng = np.random.default_rng(seed)
     bound = math.sqrt(6.0 / (d_model + d_ff))
@@ -233,10 +202,17 @@ def init_encoder_layer_params(d_model, d_ff, *, bias=True, seed=0, dtype=None, d
         >>> tuple(params.self_attn.w_q.shape), tuple(params.w_1.shape), tuple(params.w_2.shape)
         ((4, 4), (4, 8), (8, 4))
     """
-    name = "init_encoder_layer_params"
+    check_factory("init_encoder_layer_params", "torch", device, d_model=d_model, d_ff=d_ff)
+    return _init_encoder_layer_params(
+        d_model, d_ff, bias=bias, seed=seed, dtype=dtype, device=device
+    )
+
+
+def _init_encoder_layer_params(d_model, d_ff, *, bias=True, seed=0, dtype=None, device=None):
+    """The math of `init_encoder_layer_params`, unchecked (its inputs are valid)."""
     attn_seed, ffn_seed = np.random.SeedSequence(seed).spawn(2)
-    rest = _init_feed_forward_and_norms(name, d_model, d_ff, ffn_seed, bias, dtype, device, 2)
-    self_attn = init_multi_head_params(
+    rest = _init_feed_forward_and_norms(d_model, d_ff, ffn_seed, bias, dtype, device, 2)
+    self_attn = _init_multi_head_params(
         d_model, bias=bias, seed=attn_seed, dtype=dtype, device=device
     )
     return EncoderLayerParams(self_attn, *rest)
@@ -269,27 +245,23 @@ def init_decoder_layer_params(d_model, d_ff, *, bias=True, seed=0, dtype=None, d
         >>> tuple(params.cross_attn.w_k.shape), params.norm3_weight
         ((4, 4), tensor([1., 1., 1., 1.]))
     """
-    name = "init_decoder_layer_params"
+    check_factory("init_decoder_layer_params", "torch", device, d_model=d_model, d_ff=d_ff)
+    return _init_decoder_layer_params(
+        d_model, d_ff, bias=bias, seed=seed, dtype=dtype, device=device
+    )
+
+
+def _init_decoder_layer_params(d_model, d_ff, *, bias=True, seed=0, dtype=None, device=None):
+    """The math of `init_decoder_layer_params`, unchecked (its inputs are valid)."""
     self_seed, cross_seed, ffn_seed = np.random.SeedSequence(seed).spawn(3)
-    rest = _init_feed_forward_and_norms(name, d_model, d_ff, ffn_seed, bias, dtype, device, 3)
-    self_attn = init_multi_head_params(
+    rest = _init_feed_forward_and_norms(d_model, d_ff, ffn_seed, bias, dtype, device, 3)
+    self_attn = _init_multi_head_params(
         d_model, bias=bias, seed=self_seed, dtype=dtype, device=device
     )
-    cross_attn = init_multi_head_params(
+    cross_attn = _init_multi_head_params(
         d_model, bias=bias, seed=cross_seed, dtype=dtype, device=device
     )
     return DecoderLayerParams(self_attn, cross_attn, *rest)
-
-
-def _check_layer_args(name, params, expected, x, num_heads, activation, norm_first):
-    """Checks shared by the encoder and decoder layers (the sub-functions check the rest)."""
-    if getattr(params, "_fields", None) != expected._fields:
-        fail(name, f"params must be a {expected.__name__}", TypeError, params=type(params).__name__)
-    check_arrays(name, "torch", x=x)
-    check_ndim(name, "x", x, min_ndim=2, legend="(*batch, seq, d_model)")
-    check_int(name, "num_heads", num_heads, minimum=1)
-    check_choice(name, "activation", activation, _ACTIVATIONS)
-    check_choice(name, "norm_first", norm_first, (False, True))
 
 
 def encoder_layer(
@@ -324,9 +296,11 @@ def encoder_layer(
         Tensor of shape `(*batch, seq, d_model)`.
 
     Raises:
-        TypeError: for `params` of the wrong kind, non-floating or mixed dtypes, or arrays of
+        TypeError: for `params` of the wrong kind, non-floating or mixed dtypes, a `norm_first`
+            that is not a boolean (`True`/`False`; the integers 0 and 1 are not), or arrays of
             another backend.
         ValueError: for wrong shapes, `d_model % num_heads != 0`, or an unknown `activation`.
+            The message names this layer, even when a sub-layer's input is wrong.
 
     Examples:
         >>> import torch
@@ -340,30 +314,53 @@ def encoder_layer(
         tensor([[1., 1., 1., 1., 1.],
                 [1., 1., 1., 1., 1.]])
     """
-    _check_layer_args(
-        "encoder_layer", params, EncoderLayerParams, x, num_heads, activation, norm_first
+    check_layer(
+        "encoder_layer",
+        "torch",
+        params,
+        x,
+        num_heads=num_heads,
+        mask=mask,
+        norm_first=norm_first,
+        activation=activation,
+        eps=eps,
+    )
+    return _encoder_layer(
+        x,
+        params,
+        num_heads=num_heads,
+        mask=mask,
+        norm_first=norm_first,
+        activation=activation,
+        eps=eps,
     )
 
+
+def _encoder_layer(
+    x, params, *, num_heads, mask=None, norm_first=False, activation="relu", eps=1e-5
+):
+    """The math of `encoder_layer`, unchecked (its inputs are valid)."""
+
     def self_attention(h):
-        return multi_head_attention(
+        return _multi_head_attention(
             h, h, h, params.self_attn, num_heads=num_heads, mask=mask, need_weights=False
         )[0]
 
     def ffn(h):
-        return feed_forward(
+        return _feed_forward(
             h, params.w_1, params.b_1, params.w_2, params.b_2, activation=activation
         )
 
     if norm_first:
         # 1. pre-LN: normalise, attend, add the residual
-        x = x + self_attention(layer_norm(x, params.norm1_weight, params.norm1_bias, eps))
+        x = x + self_attention(_layer_norm(x, params.norm1_weight, params.norm1_bias, eps))
         # 2. normalise, feed-forward, add the residual
-        x = x + ffn(layer_norm(x, params.norm2_weight, params.norm2_bias, eps))
+        x = x + ffn(_layer_norm(x, params.norm2_weight, params.norm2_bias, eps))
     else:
         # 1. post-LN: attend, add the residual, normalise
-        x = layer_norm(x + self_attention(x), params.norm1_weight, params.norm1_bias, eps)
+        x = _layer_norm(x + self_attention(x), params.norm1_weight, params.norm1_bias, eps)
         # 2. feed-forward, add the residual, normalise
-        x = layer_norm(x + ffn(x), params.norm2_weight, params.norm2_bias, eps)
+        x = _layer_norm(x + ffn(x), params.norm2_weight, params.norm2_bias, eps)
     return x  # (*batch, seq, d_model)
 
 
@@ -399,9 +396,11 @@ def decoder_layer(
         Tensor of shape `(*batch, seq, d_model)`.
 
     Raises:
-        TypeError: for `params` of the wrong kind, non-floating or mixed dtypes, or arrays of
+        TypeError: for `params` of the wrong kind, non-floating or mixed dtypes, a `norm_first`
+            that is not a boolean (`True`/`False`; the integers 0 and 1 are not), or arrays of
             another backend.
         ValueError: for wrong shapes, `d_model % num_heads != 0`, or an unknown `activation`.
+            The message names this layer, even when a sub-layer's input is wrong.
 
     Examples:
         >>> import torch
@@ -411,17 +410,42 @@ def decoder_layer(
         >>> tuple(decoder_layer(x, memory, params, num_heads=2).shape)  # (batch, seq, d_model)
         (2, 3, 8)
     """
-    _check_layer_args(
-        "decoder_layer", params, DecoderLayerParams, x, num_heads, activation, norm_first
+    check_layer(
+        "decoder_layer",
+        "torch",
+        params,
+        x,
+        memory,
+        num_heads=num_heads,
+        mask=memory_mask,
+        norm_first=norm_first,
+        activation=activation,
+        eps=eps,
+    )
+    return _decoder_layer(
+        x,
+        memory,
+        params,
+        num_heads=num_heads,
+        memory_mask=memory_mask,
+        norm_first=norm_first,
+        activation=activation,
+        eps=eps,
     )
 
+
+def _decoder_layer(
+    x, memory, params, *, num_heads, memory_mask=None, norm_first=False, activation="relu", eps=1e-5
+):
+    """The math of `decoder_layer`, unchecked (its inputs are valid)."""
+
     def self_attention(h):
-        return multi_head_attention(
+        return _multi_head_attention(
             h, h, h, params.self_attn, num_heads=num_heads, is_causal=True, need_weights=False
         )[0]
 
     def cross_attention(h):
-        return multi_head_attention(
+        return _multi_head_attention(
             h,
             memory,
             memory,
@@ -432,22 +456,22 @@ def decoder_layer(
         )[0]
 
     def ffn(h):
-        return feed_forward(
+        return _feed_forward(
             h, params.w_1, params.b_1, params.w_2, params.b_2, activation=activation
         )
 
     if norm_first:
         # 1. pre-LN: causal self-attention on the normalised target, plus the residual
-        x = x + self_attention(layer_norm(x, params.norm1_weight, params.norm1_bias, eps))
+        x = x + self_attention(_layer_norm(x, params.norm1_weight, params.norm1_bias, eps))
         # 2. cross-attention from the normalised target to the memory, plus the residual
-        x = x + cross_attention(layer_norm(x, params.norm2_weight, params.norm2_bias, eps))
+        x = x + cross_attention(_layer_norm(x, params.norm2_weight, params.norm2_bias, eps))
         # 3. feed-forward on the normalised result, plus the residual
-        x = x + ffn(layer_norm(x, params.norm3_weight, params.norm3_bias, eps))
+        x = x + ffn(_layer_norm(x, params.norm3_weight, params.norm3_bias, eps))
     else:
         # 1. post-LN: causal self-attention, residual, normalise
-        x = layer_norm(x + self_attention(x), params.norm1_weight, params.norm1_bias, eps)
+        x = _layer_norm(x + self_attention(x), params.norm1_weight, params.norm1_bias, eps)
         # 2. cross-attention to the memory, residual, normalise
-        x = layer_norm(x + cross_attention(x), params.norm2_weight, params.norm2_bias, eps)
+        x = _layer_norm(x + cross_attention(x), params.norm2_weight, params.norm2_bias, eps)
         # 3. feed-forward, residual, normalise
-        x = layer_norm(x + ffn(x), params.norm3_weight, params.norm3_bias, eps)
+        x = _layer_norm(x + ffn(x), params.norm3_weight, params.norm3_bias, eps)
     return x  # (*batch, seq, d_model)

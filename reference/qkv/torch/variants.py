@@ -11,8 +11,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_attention, check_int, check_positive, check_real, fail, shape_of
-from .softmax import softmax
+from .._checks import check_attention, shape_of
+from .attention import _scaled_dot_product_attention
+from .softmax import _softmax
 
 __all__ = ["hard_attention", "gumbel_softmax_attention", "local_attention"]
 
@@ -27,6 +28,8 @@ def _scaled_scores(query, key, scale):
 def _one_hot_argmax(scores, mask):
     """One-hot weights at each row's largest score (the first on ties); zero where masked."""
     seq_k = scores.shape[-1]
+    if seq_k == 0:  # no keys: no argmax, an empty row of weights
+        return torch.zeros_like(scores)
     best = scores.argmax(dim=-1)  # (*batch, seq_q, seq_k) -> (*batch, seq_q)
     # (seq_k,) == (*batch, seq_q, 1) -> (*batch, seq_q, seq_k)
     one_hot = torch.arange(seq_k, device=scores.device) == best[..., None]
@@ -45,7 +48,8 @@ def hard_attention(query, key, value, mask=None, *, scale=None):
     It is the limit of soft attention when the scores grow without bound (a temperature going to
     0). The argmax has no useful gradient with respect to the scores, which is why training it
     needs reinforcement learning or [gumbel_softmax_attention][qkv.torch.gumbel_softmax_attention].
-    Ties go to the first key. A query whose keys are all masked gets zero weights and a zero output.
+    Ties go to the first key. A query whose keys are all masked (or that has no key at all,
+    `seq_k == 0`) gets zero weights and a zero output.
 
     Args:
         query: `(*batch, seq_q, d_k)`.
@@ -77,9 +81,12 @@ def hard_attention(query, key, value, mask=None, *, scale=None):
         tensor([[10.],
                 [20.]])
     """
-    name = "hard_attention"
-    check_attention(name, "torch", query, key, value, mask)
-    check_real(name, "scale", scale)
+    check_attention("hard_attention", "torch", query, key, value, mask, scale=scale)
+    return _hard_attention(query, key, value, mask, scale=scale)
+
+
+def _hard_attention(query, key, value, mask=None, *, scale=None):
+    """The math of `hard_attention`, unchecked (its inputs are valid)."""
     # 1. scaled scores; masked keys can never be the maximum
     scores = _scaled_scores(query, key, scale)  # (*batch, seq_q, seq_k)
     if mask is not None:
@@ -115,7 +122,8 @@ def gumbel_softmax_attention(
     $\tau \to 0$ the weights tend to the one-hot of that sample, i.e. to
     [hard_attention][qkv.torch.hard_attention] on the perturbed scores. With `hard=True` the
     weights are that one-hot (in the PyTorch backend with the straight-through gradient of the soft
-    weights). A query whose keys are all masked gets zero weights and a zero output.
+    weights). A query whose keys are all masked (or that has no key at all, `seq_k == 0`) gets
+    zero weights and a zero output.
 
     Args:
         query: `(*batch, seq_q, d_k)`.
@@ -153,18 +161,26 @@ def gumbel_softmax_attention(
         >>> weights.sum(dim=-1)
         tensor([1.])
     """
-    name = "gumbel_softmax_attention"
-    check_attention(name, "torch", query, key, value, mask)
-    check_real(name, "scale", scale)
-    check_positive(name, "tau", tau)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        rule = "generator must be None or a random generator of this backend"
-        fail(
-            name,
-            rule + " (numpy.random.Generator, torch.Generator)",
-            TypeError,
-            generator=type(generator).__name__,
-        )
+    check_attention(
+        "gumbel_softmax_attention",
+        "torch",
+        query,
+        key,
+        value,
+        mask,
+        scale=scale,
+        tau=tau,
+        generator=generator,
+    )
+    return _gumbel_softmax_attention(
+        query, key, value, mask, tau=tau, generator=generator, scale=scale, hard=hard
+    )
+
+
+def _gumbel_softmax_attention(
+    query, key, value, mask=None, *, tau=1.0, generator=None, scale=None, hard=False
+):
+    """The math of `gumbel_softmax_attention`, unchecked (its inputs are valid)."""
     # 1. scaled scores: the logits of the distribution over keys
     scores = _scaled_scores(query, key, scale)  # (*batch, seq_q, seq_k)
     # 2. perturb by Gumbel noise, divide by the temperature; masked keys at -inf
@@ -172,9 +188,9 @@ def gumbel_softmax_attention(
     if mask is not None:
         logits = torch.where(mask, logits, -torch.inf)
     # 3. softmax over the keys (a fully masked row gives zeros)
-    weights = softmax(logits, axis=-1)  # (*batch, seq_q, seq_k)
-    # 4. hard: the one-hot of the sampled key, with the soft weights' gradient (straight-through)
-    if hard:
+    weights = _softmax(logits, axis=-1)  # (*batch, seq_q, seq_k)
+    # 4. hard: the one-hot of the sampled key
+    if hard:  # straight-through: the value of the one-hot, the gradient of the soft weights
         weights = _one_hot_argmax(weights, mask) - weights.detach() + weights
     # 5. weighted sum of the values
     out = weights @ value  # (*batch, seq_q, seq_k) @ (*batch, seq_k, d_v) -> (*batch, seq_q, d_v)
@@ -230,14 +246,19 @@ def local_attention(query, key, value, *, window, scale=None):
                 [6.0000],
                 [7.5000]])
     """
-    name = "local_attention"
-    check_attention(name, "torch", query, key, value)
-    check_real(name, "scale", scale)
-    check_int(name, "window", window, minimum=0)
+    check_attention("local_attention", "torch", query, key, value, scale=scale, window=window)
+    return _local_attention(query, key, value, window=window, scale=scale)
+
+
+def _local_attention(query, key, value, *, window, scale=None):
+    """The math of `local_attention`, unchecked (its inputs are valid)."""
     seq_q, d_k = shape_of(query)[-2:]
     seq_k = shape_of(key)[-2]
     width = 2 * window + 1
     scale = 1.0 / math.sqrt(d_k) if scale is None else scale
+    if seq_q == 0:  # no queries: empty results (the band view below needs at least one row)
+        out = _scaled_dot_product_attention(query, key, value, scale=scale)[0]  # (*batch, 0, d_v)
+        return out, torch.zeros((*out.shape[:-1], width), dtype=out.dtype, device=out.device)
     # 1. pad the sequence axis: `window` rows before and enough after, so every query has a
     #    full band of `width` rows; row i + t of the padded keys is key i - window + t
     after = max(seq_q + window - seq_k, 0)
@@ -257,7 +278,7 @@ def local_attention(query, key, value, *, window, scale=None):
     j = i - window + torch.arange(width, device=query.device)  # (seq_q, width): key of each slot
     scores = torch.where((j >= 0) & (j < seq_k), scores, -torch.inf)
     # 5. softmax over the band
-    weights = softmax(scores, axis=-1)  # (*batch, seq_q, width)
+    weights = _softmax(scores, axis=-1)  # (*batch, seq_q, width)
     # 6. weighted sum of the band's values
     # (*batch, seq_q, d_v, width) @ (*batch, seq_q, width, 1) -> (*batch, seq_q, d_v, 1)
     out = (value_band @ weights[..., None])[..., 0]  # (*batch, seq_q, d_v)
