@@ -191,8 +191,8 @@ def _tiled_attention(query, key, value, mask, scale, is_causal, block_size):
             # 4. new running maximum; rows with nothing visible yet keep -inf, so subtract 0 there
             m_new = torch.maximum(m, scores.amax(dim=-1, keepdim=True))  # (*batch, bq, 1)
             shift = torch.where(torch.isfinite(m_new), m_new, 0.0)  # (*batch, bq, 1)
-            # 5. exponentials against the new maximum, written over the scores; exp(-inf) = 0
-            p = scores.sub_(shift).exp_()  # (*batch, bq, bk)
+            # 5. exponentials against the new maximum; masked scores give exp(-inf) = 0
+            p = scores.sub_(shift).exp_()  # (*batch, bq, bk), in place of the scores
             # 6. rescale what was summed against the old maximum: alpha = exp(m_old - m_new)
             alpha = torch.exp(m - shift)  # (*batch, bq, 1)
             ell = ell.mul_(alpha).add_(p.sum(dim=-1, keepdim=True))  # (*batch, bq, 1)
@@ -335,14 +335,14 @@ def _tiled_attention_backward(
             allowed = _allowed(mask, i0, i1, j0, j1, is_causal, query.device)  # (..., bq, bk)
             if allowed is not None:
                 scores = scores.masked_fill_(~allowed, -math.inf)
-            # 3. the weights from the saved log-sum-exp, P = exp(S - L), written over the scores
-            p = scores.sub_(shift[..., i0:i1, :]).exp_()  # (*batch, bq, bk)
+            # 3. the weights from the saved log-sum-exp, P = exp(S - L)
+            p = scores.sub_(shift[..., i0:i1, :]).exp_()  # (*batch, bq, bk), in place
             # 4. dV += P^T dO: (*batch, bk, bq) @ (*batch, bq, d_v) -> (*batch, bk, d_v)
             dv.add_(torch.matmul(p.transpose(-1, -2), do))
             # 5. dP = dO V^T: (*batch, bq, d_v) @ (*batch, d_v, bk) -> (*batch, bq, bk)
             dp = torch.matmul(do, v.transpose(-1, -2))
-            # 6. dS = P * (dP - D), written over dP
-            ds = dp.sub_(delta[..., i0:i1, :]).mul_(p)  # (*batch, bq, bk)
+            # 6. dS = P * (dP - D)
+            ds = dp.sub_(delta[..., i0:i1, :]).mul_(p)  # (*batch, bq, bk), in place of dP
             # 7. dQ += dS K s: (*batch, bq, bk) @ (*batch, bk, d_k) -> (*batch, bq, d_k)
             grad_query[..., i0:i1, :].add_(torch.matmul(ds, k), alpha=scale)
             # 8. dK += dS^T Q s (q is already scaled): (*batch, bk, bq) @ (*batch, bq, d_k)
