@@ -434,7 +434,15 @@ def figure_parts(name: str, lang: str, index: int) -> tuple[str, str]:
     body = fig.svg.strip()
     slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
     caption = re.sub(r"&lt;(/?su[bp])&gt;", r"<\1>", html.escape(fig.caption, quote=False))
-    if body.startswith("<svg"):
+    if fig.data is not None:  # interactive: the still, and the data docs/javascripts reads
+        data = json.dumps(fig.data, ensure_ascii=False, separators=(",", ":"))
+        data = data.replace("</", "<\\/")  # no "</script>" inside the script element
+        media = (
+            f'<div class="qkv-figure__media qkv-interactive" role="group" aria-label="{alt}">{body}'
+            f'<script type="application/json">{data}</script></div>'
+        )
+        inner = MEDIA.format(index)
+    elif body.startswith("<svg"):
         head, _, rest = body.partition(">")
         head = re.sub(r'\s(?:role|aria-label)="[^"]*"', "", head)
         media = f'<div class="qkv-figure__media">{head} role="img" aria-label="{alt}">{rest}</div>'

@@ -17,11 +17,14 @@ from functools import cache
 
 @dataclass(frozen=True)
 class Figure:
-    """A drawn figure in one language: inline SVG (or an HTML table), its caption, its alt text."""
+    """A drawn figure in one language: inline SVG (or an HTML table), its caption, its alt text;
+    for an interactive figure also the data its script draws (`svg` is then the still version
+    shown without JavaScript; see qkvdocs/widget.py)."""
 
     svg: str
     caption: str
     alt: str
+    data: dict | None = None
 
 
 _REGISTRY: dict[str, Callable[[str], Figure]] = {}

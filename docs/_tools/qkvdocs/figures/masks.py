@@ -11,9 +11,11 @@ import warnings
 import numpy as np
 import qkv.numpy as qnp
 
+from .. import widget
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS
 from . import Figure, figure
+from .query_key_value import toy_projections
 
 # The padded example: the toy sentence cut to its first REAL_LENGTH tokens, padded back to 6.
 REAL_LENGTH = 4
@@ -95,3 +97,87 @@ def draw_kinds(lang: str) -> Figure:
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig.tight_layout()
     return Figure(svg=to_svg(fig, "masks-kinds"), caption=t["caption"], alt=t["alt"])
+
+
+EXPLORE_TEXT = {
+    "en": {
+        "causal": "causal",
+        "padding": f"padding (length {REAL_LENGTH})",
+        "local": f"local (window {WINDOW})",
+        "score": "score",
+        "before": "weight, no mask",
+        "after": "weight, masked",
+        "empty": "every key is masked for this query: its weights are all zero",
+        "caption": (
+            "Switch the causal, padding and local masks on and off (several at once combine: a "
+            "key stays visible only if every mask allows it) and choose a query token. Masked "
+            "keys turn grey: their score becomes −∞ before the softmax, so their weight is exactly "
+            "0, and the remaining weights are renormalised to sum to 1 again. Padding treats the "
+            f"last {6 - REAL_LENGTH} tokens as padding. The toy sentence, computed by the "
+            "reference when the site is built."
+        ),
+        "alt": (
+            "An interactive table: on/off buttons for the causal, padding and local masks and one "
+            "button per query token; for the choice, each key's score and its weight without and "
+            "with the masks, masked keys greyed out."
+        ),
+    },
+    "zh": {
+        "causal": "因果",
+        "padding": f"填充（长度 {REAL_LENGTH}）",
+        "local": f"局部（窗口 {WINDOW}）",
+        "score": "分数",
+        "before": "权重（无掩码）",
+        "after": "权重（加掩码）",
+        "empty": "这个查询的所有键都被屏蔽：它的权重全为零",
+        "caption": (
+            "打开或关闭因果、填充和局部掩码（同时打开几个时取交集：只有每个掩码都允许的键才可见），"
+            "再选一个查询词元。被屏蔽的键变灰：它的分数在 softmax 之前变为 −∞，权重恰好为 0，"
+            f"其余权重重新归一化，和仍为 1。填充掩码把最后 {6 - REAL_LENGTH} 个词元当作填充。"
+            "玩具句子，构建网站时由参考实现算出。"
+        ),
+        "alt": (
+            "交互表格：因果、填充、局部三个掩码的开关按钮，以及每个查询词元一个按钮；对选中的组合，"
+            "列出每个键的分数、无掩码和加掩码时的权重，被屏蔽的键显示为灰色。"
+        ),
+    },
+}
+
+
+def combined_mask(causal: bool, padding: bool, local: bool, seq: int = 6) -> np.ndarray:
+    """The masks switched on, combined with "and" into one `(seq, seq)` mask (True = may attend)."""
+    mask = np.ones((seq, seq), dtype=bool)
+    for on, kind in zip((causal, padding, local), mask_examples(seq), strict=True):
+        if on:
+            mask = mask & kind
+    return mask
+
+
+@figure("masks-explore")
+def draw_explore(lang: str) -> Figure:
+    """Interactive: mask toggles; which weights vanish, how the rest renormalise."""
+    t = EXPLORE_TEXT[lang]
+    tokens = TOKENS[lang]
+    x, w_q, w_k, w_v = toy_projections()
+    q, k, v = x @ w_q, x @ w_k, x @ w_v  # (seq, d_model) @ (d_model, d_k) -> (seq, d_k)
+    scores = qnp.scaled_dot_product_scores(q, k)  # (seq_q, seq_k)
+    _, plain = qnp.scaled_dot_product_attention(q, k, v)  # (seq_q, seq_k)
+    controls = [
+        widget.toggle_control(name, t[name], value=int(name == "causal"))
+        for name in ("causal", "padding", "local")
+    ]
+    views = {}
+    for key, switches in widget.settings(controls):
+        mask = combined_mask(*(bool(s) for s in switches), seq=len(tokens))
+        _, weights = qnp.scaled_dot_product_attention(q, k, v, mask=mask)
+        views[key] = {
+            "lines": [
+                widget.line("mask", "mask", mask),
+                widget.line(t["score"], "value", scores),
+                widget.line(t["before"], "weight", plain, masked=False),
+                widget.line(t["after"], "weight", weights),
+            ],
+            "note": [t["empty"] if not row.any() else "" for row in mask],
+        }
+    data = {"keys": tokens, "queries": tokens, "query": 3, "controls": controls, "views": views}
+    return widget.interactive(data, lang, t["caption"], t["alt"])

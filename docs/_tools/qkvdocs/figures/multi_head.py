@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 from qkv.numpy import init_multi_head_params, multi_head_attention, split_heads
 
+from qkvdocs import widget
 from qkvdocs.figures import Figure, figure
 from qkvdocs.svg import new_figure, to_svg
 from qkvdocs.toy import TOKENS, toy_embeddings
@@ -120,3 +121,74 @@ def draw_split(lang: str) -> Figure:
     sizes = {"seq": seq, "d": d_model, "h": NUM_HEADS, "dh": d_head}
     caption, alt = text["caption"].format(**sizes), text["alt"].format(**sizes)
     return Figure(to_svg(fig, "multi-head-split"), caption, alt)
+
+
+EXPLORE_TEXT = {
+    "en": {
+        "head": "head",
+        "weight": "weight of head {i}",
+        "mean": "mean over the heads",
+        "caption": (
+            "Choose a head and a query token: the head's weights over the keys, beside the mean "
+            "of all {h} heads. The toy sentence through the multi-head layer above (d_model = {d}, "
+            "{h} heads, random initialisation), computed by the reference when the site is built; "
+            "each head spreads its weight its own way."
+        ),
+        "alt": (
+            "An interactive table: buttons to choose one of {h} heads and one query token; for "
+            "the choice, a bar and a number for each key's weight in that head and the mean over "
+            "the heads."
+        ),
+    },
+    "zh": {
+        "head": "头",
+        "weight": "头 {i} 的权重",
+        "mean": "各头的平均",
+        "caption": (
+            "选一个头和一个查询词元：这个头在各个键上的权重，旁边是全部 {h} 个头的平均。"
+            "玩具句子经过上面的多头层（d_model = {d}，{h} 个头，随机初始化），"
+            "构建网站时由参考实现算出；每个头按自己的方式分配权重。"
+        ),
+        "alt": (
+            "交互表格：按钮用来选 {h} 个头中的一个和一个查询词元；对选中的组合，每个键在这个头中的"
+            "权重和各头平均权重以柱和数字显示。"
+        ),
+    },
+}
+
+
+def toy_head_weights() -> tuple[dict[str, list[str]], np.ndarray]:
+    """The interactive figure's data source: token labels per language and the weights
+    `(heads, seq_q, seq_k)` of the toy layer. Another source (a trained model's heads) can take
+    its place: `draw_explore` only needs this pair."""
+    return TOKENS, heads_of_toy()["weights"]
+
+
+@figure("multi-head-explore")
+def draw_explore(lang: str, source=toy_head_weights) -> Figure:
+    """Interactive: a head selector and a query selector over the heads' weights."""
+    t = EXPLORE_TEXT[lang]
+    labels, weights = source()
+    tokens = labels[lang]
+    heads = weights.shape[0]
+    mean = weights.mean(axis=0)  # (seq_q, seq_k)
+    views = {
+        str(h): {
+            "lines": [
+                widget.line(t["weight"].format(i=h + 1), "weight", weights[h]),
+                widget.line(t["mean"], "weight", mean),
+            ]
+        }
+        for h in range(heads)
+    }
+    data = {
+        "keys": tokens,
+        "queries": tokens,
+        "query": 1,
+        "controls": [widget.choice_control("head", t["head"], range(1, heads + 1))],
+        "views": views,
+    }
+    numbers = {"h": heads, "d": D_MODEL}
+    return widget.interactive(
+        data, lang, t["caption"].format(**numbers), t["alt"].format(**numbers)
+    )

@@ -7,6 +7,7 @@ from functools import cache
 import numpy as np
 from qkv.numpy import scaled_dot_product_scores, softmax
 
+from qkvdocs import widget
 from qkvdocs.figures import Figure, figure
 from qkvdocs.svg import new_figure, to_svg
 
@@ -194,3 +195,94 @@ def draw_jacobian(lang: str) -> Figure:
     fig.subplots_adjust(wspace=0.32)
     alt = text["jac_alt"].format(**_numbers(data))
     return Figure(to_svg(fig, "scaling-jacobian"), text["jac_caption"], alt)
+
+
+EXPLORE_KEYS = 8  # keys of the interactive figure, k1 ... k8
+EXPLORE_TEXT = {
+    "en": {
+        "d_k": "d_k",
+        "raw": "q·k",
+        "scaled": "q·k/√d_k",
+        "w_raw": "softmax(q·k)",
+        "w_scaled": "softmax(q·k/√d_k)",
+        "note": (
+            "spread (standard deviation) of the scores: {sd_raw:.2f} unscaled, {sd_scaled:.2f} "
+            "scaled; largest weight: {max_raw:.3f} unscaled, {max_scaled:.3f} scaled"
+        ),
+        "caption": (
+            "Move the d_k slider: one random query against {n} random keys, all entries drawn with "
+            "variance 1 (a fresh draw for every d_k). The dot products spread like √d_k, so "
+            "without the scale the softmax piles nearly all the weight on one key as d_k grows; "
+            "divided by √d_k the scores keep a spread near 1 and the weights stay spread out. "
+            "Computed by the reference when the site is built."
+        ),
+        "alt": (
+            "An interactive table with a d_k slider from 1 to 1024: for {n} keys, the unscaled "
+            "and scaled scores and the softmax weights of both, with bars."
+        ),
+    },
+    "zh": {
+        "d_k": "d_k",
+        "raw": "q·k",
+        "scaled": "q·k/√d_k",
+        "w_raw": "softmax(q·k)",
+        "w_scaled": "softmax(q·k/√d_k)",
+        "note": (
+            "分数的离散程度（标准差）：不缩放 {sd_raw:.2f}，缩放 {sd_scaled:.2f}；"
+            "最大权重：不缩放 {max_raw:.3f}，缩放 {max_scaled:.3f}"
+        ),
+        "caption": (
+            "拖动 d_k 滑块：一个随机查询对 {n} 个随机键，所有分量方差为 1（每个 d_k 重新抽取）。"
+            "点积的离散程度随 √d_k 增长，所以不缩放时，d_k 越大，softmax 越是把几乎全部权重压到一个"
+            "键上；除以 √d_k 后，分数的标准差保持在 1 左右，权重依然分散。"
+            "构建网站时由参考实现算出。"
+        ),
+        "alt": (
+            "交互表格，带一个从 1 到 1024 的 d_k 滑块：{n} 个键的不缩放分数、缩放分数，"
+            "以及两者的 softmax 权重（带柱）。"
+        ),
+    },
+}
+
+
+def explore_draw(d_k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The query `(1, d_k)` and keys `(EXPLORE_KEYS, d_k)` of the interactive figure at `d_k`."""
+    rng = np.random.default_rng([seed, d_k])
+    return rng.standard_normal((1, d_k)), rng.standard_normal((EXPLORE_KEYS, d_k))
+
+
+def explore_rows(d_k: int) -> dict[str, np.ndarray]:
+    """Unscaled and scaled scores and their softmax weights `(EXPLORE_KEYS,)` at `d_k`."""
+    query, key = explore_draw(d_k)
+    raw = scaled_dot_product_scores(query, key, scale=1.0)[0]  # (seq_k,)
+    scaled = scaled_dot_product_scores(query, key)[0]  # scale 1/sqrt(d_k)
+    return {"raw": raw, "scaled": scaled, "w_raw": softmax(raw), "w_scaled": softmax(scaled)}
+
+
+@figure("scaling-explore")
+def draw_explore(lang: str) -> Figure:
+    """Interactive: a d_k slider; scores and weights with and without the 1/sqrt(d_k)."""
+    text = EXPLORE_TEXT[lang]
+    views = {}
+    for index, d_k in enumerate(D_KS):
+        rows = explore_rows(d_k)
+        note = text["note"].format(
+            sd_raw=rows["raw"].std(),
+            sd_scaled=rows["scaled"].std(),
+            max_raw=rows["w_raw"].max(),
+            max_scaled=rows["w_scaled"].max(),
+        )
+        lines = [
+            widget.line(text[name], "weight" if name.startswith("w_") else "value", rows[name])
+            for name in ("raw", "scaled", "w_raw", "w_scaled")
+        ]
+        views[str(index)] = {"lines": lines, "note": [note]}
+    data = {
+        "keys": [f"k{j + 1}" for j in range(EXPLORE_KEYS)],
+        "queries": None,
+        "query": 0,
+        "controls": [widget.range_control("d_k", text["d_k"], D_KS, value=4)],
+        "views": views,
+    }
+    alt = text["alt"].format(n=EXPLORE_KEYS)
+    return widget.interactive(data, lang, text["caption"].format(n=EXPLORE_KEYS), alt)

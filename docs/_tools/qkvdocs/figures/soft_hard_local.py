@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import qkv.numpy as qnp
 
+from .. import widget
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS, toy_embeddings
 from . import Figure, figure
@@ -96,15 +97,15 @@ def weight_rows(seed: int = 0) -> dict[str, np.ndarray]:
     return rows
 
 
-def local_weights(seed: int = 0) -> np.ndarray:
-    """Dense weights `(seq, seq)` of local attention with window WINDOW on the toy sentence."""
+def local_weights(seed: int = 0, window: int = WINDOW) -> np.ndarray:
+    """Dense weights `(seq, seq)` of local attention with `window` on the toy sentence."""
     q, k, v = projected_toy(seed)
-    _, band = qnp.local_attention(q, k, v, window=WINDOW)  # (seq_q, 2 * window + 1), band form
+    _, band = qnp.local_attention(q, k, v, window=window)  # (seq_q, 2 * window + 1), band form
     seq = q.shape[0]
     dense = np.zeros((seq, seq))
     for i in range(seq):
-        for t in range(2 * WINDOW + 1):
-            j = i - WINDOW + t  # slot t of query i holds key i - window + t
+        for t in range(2 * window + 1):
+            j = i - window + t  # slot t of query i holds key i - window + t
             if 0 <= j < seq:
                 dense[i, j] = band[i, t]
     return dense
@@ -154,3 +155,87 @@ def draw_weights(lang: str) -> Figure:
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig.tight_layout()
     return Figure(svg=to_svg(fig, "soft-hard-local-weights"), caption=t["caption"], alt=t["alt"])
+
+
+EXPLORE_TAUS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+EXPLORE_WINDOWS = (0, 1, 2, 3, 4, 5)
+EXPLORE_TEXT = {
+    "en": {
+        "tau": "temperature τ",
+        "window": "window w",
+        "soft": "soft",
+        "gumbel": "Gumbel-softmax",
+        "hard": "hard",
+        "local": "local",
+        "caption": (
+            "Choose a query token, then move the sliders. The temperature τ changes only the "
+            "Gumbel-softmax row (one fixed draw of noise for every τ): large τ flattens the "
+            "weights towards uniform, small τ pushes them towards a one-hot on the key that wins "
+            "after the noise. The window w changes only the local row: keys farther than w from "
+            "the query get weight 0 and the rest share the weight; from w = 5 on every key is in "
+            "the window and local equals soft attention. Computed by the reference when the site "
+            "is built."
+        ),
+        "alt": (
+            "An interactive table with one button per query token, a temperature slider and a "
+            "window slider: for the choice, a bar and a number for each key's weight under soft, "
+            "Gumbel-softmax, hard and local attention."
+        ),
+    },
+    "zh": {
+        "tau": "温度 τ",
+        "window": "窗口 w",
+        "soft": "软注意力",
+        "gumbel": "Gumbel-softmax",
+        "hard": "硬注意力",
+        "local": "局部注意力",
+        "caption": (
+            "选一个查询词元，再拖动滑块。温度 τ 只改变 Gumbel-softmax 这一行（每个 τ 用同一次抽取"
+            "的噪声）：τ 大时权重趋于均匀，τ 小时权重趋于独热向量，落在加噪声后胜出的键上。窗口 w "
+            "只改变局部注意力这一行：与查询距离超过 w 的键权重为 0，其余的键分享权重；w 达到 5 "
+            "时所有键都在窗口内，局部注意力就等于软注意力。构建网站时由参考实现算出。"
+        ),
+        "alt": (
+            "交互表格：每个查询词元一个按钮，一个温度滑块和一个窗口滑块；对选中的组合，"
+            "每个键在软注意力、Gumbel-softmax、硬注意力和局部注意力下的权重以柱和数字显示。"
+        ),
+    },
+}
+
+
+def explore_rows(seed: int = 0) -> dict[str, object]:
+    """Weights `(seq_q, seq_k)` of the toy sentence: soft, hard, Gumbel-softmax at each of
+    EXPLORE_TAUS (the same noise draw for every temperature), local at each of EXPLORE_WINDOWS."""
+    q, k, v = projected_toy(seed)
+    _, soft = qnp.scaled_dot_product_attention(q, k, v)
+    _, hard = qnp.hard_attention(q, k, v)
+    gumbel = []
+    for tau in EXPLORE_TAUS:
+        generator = np.random.default_rng(NOISE_SEED)  # the same noise for every temperature
+        gumbel.append(qnp.gumbel_softmax_attention(q, k, v, tau=tau, generator=generator)[1])
+    local = [local_weights(seed, window) for window in EXPLORE_WINDOWS]
+    return {"soft": soft, "hard": hard, "gumbel": gumbel, "local": local}
+
+
+@figure("soft-hard-local-explore")
+def draw_explore(lang: str) -> Figure:
+    """Interactive: a temperature slider for Gumbel-softmax, a window slider for local attention."""
+    t = EXPLORE_TEXT[lang]
+    tokens = TOKENS[lang]
+    rows = explore_rows()
+    controls = [
+        widget.range_control("tau", t["tau"], [f"{tau:g}" for tau in EXPLORE_TAUS], value=4),
+        widget.range_control("window", t["window"], EXPLORE_WINDOWS, value=1),
+    ]
+    views = {}
+    for key, (i_tau, i_window) in widget.settings(controls):
+        views[key] = {
+            "lines": [
+                widget.line(t["soft"], "weight", rows["soft"]),
+                widget.line(t["gumbel"], "weight", rows["gumbel"][i_tau]),
+                widget.line(t["hard"], "weight", rows["hard"]),
+                widget.line(t["local"], "weight", rows["local"][i_window]),
+            ]
+        }
+    data = {"keys": tokens, "queries": tokens, "query": QUERY, "controls": controls, "views": views}
+    return widget.interactive(data, lang, t["caption"], t["alt"])

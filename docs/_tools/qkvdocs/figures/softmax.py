@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import qkv.numpy as qnp
 
+from .. import widget
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS
 from . import Figure, figure
@@ -155,3 +156,69 @@ def draw_normalisations(lang: str) -> Figure:
     scores = ", ".join(f"{value:g}" for value in EXAMPLE_SCORES)
     caption = t["caption"].format(scores=scores)
     return Figure(svg=to_svg(fig, "softmax-normalisations"), caption=caption, alt=t["alt"])
+
+
+EXPLORE_TEXT = {
+    "en": {
+        "score": "score s = q·k/√d_k",
+        "exp": "exp(s − max s)",
+        "weight": "weight = exp / Σ exp",
+        "note": "Σ exp(s − max s) = {total:.3f}; the weights sum to {sum:.3f}",
+        "caption": (
+            "Choose a query token and follow softmax step by step over its six keys: the scaled "
+            "scores, their exponentials (after subtracting the row's largest score, which changes "
+            "nothing but keeps exp from overflowing), and the weights, each exponential divided by "
+            "their sum. The toy sentence of the heatmap above, computed by the reference when the "
+            "site is built."
+        ),
+        "alt": (
+            "An interactive table: one button per token to choose the query; for the chosen query, "
+            "each key's score, its exponential and its weight (with a bar)."
+        ),
+    },
+    "zh": {
+        "score": "分数 s = q·k/√d_k",
+        "exp": "exp(s − max s)",
+        "weight": "权重 = exp / Σ exp",
+        "note": "Σ exp(s − max s) = {total:.3f}；权重之和为 {sum:.3f}",
+        "caption": (
+            "选一个查询词元，在它的六个键上一步步看 softmax：缩放后的分数、它们的指数（先减去这一行"
+            "的最大分数，结果不变，只是让 exp 不溢出），以及权重，即每个指数除以它们的和。"
+            "数据是上面热力图的玩具句子，构建网站时由参考实现算出。"
+        ),
+        "alt": (
+            "交互表格：每个词元一个按钮，用来选查询；对选中的查询，"
+            "列出每个键的分数、指数和权重（带柱）。"
+        ),
+    },
+}
+
+
+def softmax_steps(seed: int = 0) -> dict[str, np.ndarray]:
+    """Scores, shifted exponentials and weights `(seq_q, seq_k)` of the toy sentence."""
+    x, w_q, w_k, _ = toy_projections(seed=seed)
+    scores = qnp.scaled_dot_product_scores(x @ w_q, x @ w_k)  # (seq_q, seq_k)
+    shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))  # (seq_q, seq_k)
+    return {"scores": scores, "exp": shifted, "weights": qnp.softmax(scores, axis=-1)}
+
+
+@figure("softmax-explore")
+def draw_explore(lang: str) -> Figure:
+    """Interactive: softmax of one query's scores, step by step."""
+    t = EXPLORE_TEXT[lang]
+    tokens = TOKENS[lang]
+    steps = softmax_steps()
+    notes = [
+        t["note"].format(total=total, sum=row.sum())
+        for total, row in zip(steps["exp"].sum(axis=-1), steps["weights"], strict=True)
+    ]
+    view = {
+        "lines": [
+            widget.line(t["score"], "value", steps["scores"]),
+            widget.line(t["exp"], "value", steps["exp"]),
+            widget.line(t["weight"], "weight", steps["weights"]),
+        ],
+        "note": notes,
+    }
+    data = {"keys": tokens, "queries": tokens, "query": 2, "controls": [], "views": {"": view}}
+    return widget.interactive(data, lang, t["caption"], t["alt"])

@@ -14,9 +14,11 @@ from html import escape
 import numpy as np
 import qkv.numpy as qnp
 
+from .. import widget
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS, toy_embeddings
 from . import Figure, figure
+from .query_key_value import toy_projections
 
 # Example sizes for the table's "for example" columns: a sentence shorter than the model width,
 # the regime the paper argues about (n < d), and a convolution kernel of width 3.
@@ -289,3 +291,74 @@ def draw_reach(lang: str) -> Figure:
     return Figure(
         svg=to_svg(fig, "what-is-self-attention-reach"), caption=t["caption"], alt=t["alt"]
     )
+
+
+EXPLORE_TEXT = {
+    "en": {
+        "weight": "weight α′",
+        "value": "v{c}",
+        "out": "output b = Σ α′ v",
+        "caption": (
+            "Choose a query token: its weights over the six keys (scaled dot product, then "
+            "softmax; they sum to 1), each key's value vector v (d_v = {d_v}) below its weight, "
+            "and the output b, the weighted sum of the value vectors. The toy sentence with the "
+            "seeded random projections of the query, key and value page, computed by the reference "
+            "when the site is built."
+        ),
+        "alt": (
+            "An interactive table: one button per token of “the cat sat on the mat” to choose the "
+            "query; for the chosen query, a bar and a number for each key's weight, each key's "
+            "value vector, and the output vector."
+        ),
+    },
+    "zh": {
+        "weight": "权重 α′",
+        "value": "v{c}",
+        "out": "输出 b = Σ α′ v",
+        "caption": (
+            "选一个查询词元：它在六个键上的权重（缩放点积后做 softmax，和为 1），每个键的值 v"
+            "（d_v = {d_v}）列在权重下方，以及输出 b，即各个值的加权和。玩具句子与“查询、键和值”"
+            "一页相同的固定种子随机投影，构建网站时由参考实现算出。"
+        ),
+        "alt": (
+            "交互表格：“这只猫坐在垫子上”的每个词元一个按钮，用来选查询；对选中的查询，"
+            "每个键的权重以柱和数字显示，并列出每个键的值和输出向量。"
+        ),
+    },
+}
+
+
+def explore_numbers(seed: int = 0) -> dict[str, np.ndarray]:
+    """Weights `(seq_q, seq_k)`, values `(seq_k, d_v)` and outputs `(seq_q, d_v)` of the toy
+    sentence under the query/key/value page's projections."""
+    x, w_q, w_k, w_v = toy_projections(seed=seed)
+    value = x @ w_v  # (seq, d_model) @ (d_model, d_v) -> (seq, d_v)
+    out, weights = qnp.scaled_dot_product_attention(x @ w_q, x @ w_k, value)
+    return {"weights": weights, "values": value, "out": out}
+
+
+@figure("what-is-self-attention-explore")
+def draw_explore(lang: str) -> Figure:
+    """Interactive: one query's weights, the value vectors and their weighted sum."""
+    t = EXPLORE_TEXT[lang]
+    tokens = TOKENS[lang]
+    found = explore_numbers()
+    seq, d_v = found["values"].shape
+    lines = [widget.line(t["weight"], "weight", found["weights"])]
+    for c in range(d_v):  # the same value vectors whatever the query
+        lines.append(
+            widget.line(t["value"].format(c=c), "value", np.tile(found["values"][:, c], (seq, 1)))
+        )
+    data = {
+        "keys": tokens,
+        "queries": tokens,
+        "query": 1,
+        "controls": [],
+        "views": {
+            "": {
+                "lines": lines,
+                "result": {"label": t["out"], "values": widget.numbers(found["out"])},
+            }
+        },
+    }
+    return widget.interactive(data, lang, t["caption"].format(d_v=d_v), t["alt"])
