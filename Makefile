@@ -1,6 +1,7 @@
 # qkv: one Makefile for set-up, the site and every check.
 #   make serve   set everything up, build the site, serve it on http://127.0.0.1:8000/
 #   make test    set everything up and run every check
+#   make train   retrain the English -> Chinese number translator (CPU, seeded)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -11,7 +12,7 @@ PORT ?= 8000
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup serve serve-only build test test-fast lint static bench bench-docs clean
+.PHONY: setup serve serve-only build test test-fast lint static bench bench-docs train train-teacher-forcing clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +62,14 @@ bench: setup
 
 bench-docs: setup
 	$(BIN)/python -m benchmarks.docs_build
+
+# retrain the number translator (CPU, seeded): writes reference/qkv/numbers/model.npz and curves.json
+train: setup
+	$(BIN)/python -m qkv.numbers.train
+
+# the teacher-forcing / scheduled-sampling experiment: writes reference/qkv/numbers/teacher_forcing.json
+train-teacher-forcing: setup
+	$(BIN)/python -m qkv.numbers.teacher_forcing
 
 clean:
 	rm -rf $(VENV) node_modules site .coverage

@@ -21,6 +21,7 @@ MODULES = [
     "normalization",
     "variants",
     "transformer",
+    "seq2seq",
     "tiled",
 ]
 TORCH_ONLY = set(importlib.import_module("qkv.torch.modules").__all__)

@@ -1,20 +1,18 @@
-"""The figure of the Transformer page renders in both languages and traces the reference layers."""
+"""The Transformer page's figure and table render and show the trained translator.
+
+The step-by-step trace drawn in `transformer-block` must reproduce the model's own `encode` and
+`decode`; the parameter table must count every array of the checkpoint file.
+"""
 
 import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
 import qkv.numpy as qnp  # noqa: E402
+from qkv.numbers.model import CHECKPOINT  # noqa: E402
+from qkvdocs import trained  # noqa: E402
 from qkvdocs.figures import render  # noqa: E402
-from qkvdocs.figures.transformer import (  # noqa: E402
-    BATCH,
-    D_FF,
-    D_MODEL,
-    NUM_HEADS,
-    SOURCE_SEQ,
-    TARGET_SEQ,
-    traced_layers,
-)
+from qkvdocs.figures.transformer import decode_results, parameter_counts, traced_model  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -22,25 +20,55 @@ def test_transformer_block_renders(lang):
     fig = render("transformer-block", lang)
     assert fig.svg.startswith("<svg")
     assert fig.caption and fig.alt
-    assert f"({BATCH}, {SOURCE_SEQ}, {D_MODEL})" in fig.svg
+    traced = traced_model()
+    seq_src = traced["src"].shape[-1]
+    assert f"(1, {seq_src}, {trained.config().d_model})" in fig.svg
+    assert "W^out" in fig.svg and "softmax" in fig.svg
 
 
-def test_transformer_block_traces_the_reference_layers():
-    traced = traced_layers()
-    source, target, enc, dec = traced["inputs"]
-    # the step-by-step trace drawn in the figure is exactly what the reference layers compute
-    np.testing.assert_allclose(
-        traced["encoder_out"], qnp.encoder_layer(source, enc, num_heads=NUM_HEADS), atol=1e-12
-    )
-    memory = traced["encoder_out"]
-    np.testing.assert_allclose(
-        traced["decoder_out"],
-        qnp.decoder_layer(target, memory, dec, num_heads=NUM_HEADS),
-        atol=1e-12,
-    )
+def test_transformer_block_traces_the_model():
+    traced = traced_model()
+    params, heads = trained.params(), trained.config().num_heads
+    memory, _ = qnp.encode(traced["src"], params, num_heads=heads)
+    np.testing.assert_allclose(traced["memory"], memory, rtol=1e-5, atol=1e-5)
+    logits = qnp.decode(traced["tgt"], memory, params, num_heads=heads)
+    np.testing.assert_allclose(traced["logits"], logits, rtol=1e-5, atol=1e-5)
+    # the model reads "twelve thousand" and, fed the correct prefix, writes 一万二千 then <eos>
     shapes = dict(traced["decoder"])
-    assert shapes["cross"] == (
-        (BATCH, TARGET_SEQ, D_MODEL),
-        (BATCH, NUM_HEADS, TARGET_SEQ, SOURCE_SEQ),
-    )
-    assert shapes["ffn"][1] == (BATCH, TARGET_SEQ, D_FF)
+    seq_tgt, seq_src = traced["tgt"].shape[-1], traced["src"].shape[-1]
+    assert shapes["cross"][1] == (1, heads, seq_tgt, seq_src)
+    assert shapes["head"] == (1, seq_tgt, len(trained.TGT_VOCAB))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_parameter_table_renders(lang):
+    fig = render("transformer-parameters", lang)
+    assert fig.svg.startswith("<table")
+    assert f"{parameter_counts()['total'][1]:,}" in fig.svg
+
+
+def test_parameter_counts_match_the_checkpoint_file():
+    with np.load(CHECKPOINT, allow_pickle=False) as data:
+        weights = [data[k] for k in data.files if not k.startswith(("config.", "vocab."))]
+    counts = parameter_counts()
+    assert counts["total"] == (len(weights), sum(w.size for w in weights))
+    d = trained.config().d_model
+    # every attention sub-layer holds 4 d_model^2 + 4 d_model, as the caption says
+    for attn in [a for kind in trained.attention_params().values() for a in kind]:
+        assert sum(np.asarray(w).size for w in attn) == 4 * d * d + 4 * d
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_decode_speed_table_shows_the_benchmark(lang):
+    data = decode_results()
+    fig = render("transformer-decode-speed", lang)
+    assert fig.svg.startswith("<table")
+    long = data["long"]["numpy"]
+    for ratio in long["uncached_over_cached"]:
+        assert f"<td>{ratio:.1f}</td>" in fig.svg
+    assert f"n<sup>{long['cached_growth_exponent']:.1f}</sup>" in fig.caption
+    # the ratios are the benchmark's own: uncached / cached of the same run
+    for cached, uncached, ratio in zip(
+        long["cached_step_ms"], long["uncached_step_ms"], long["uncached_over_cached"], strict=True
+    ):
+        assert ratio == pytest.approx(uncached / cached, abs=0.01)

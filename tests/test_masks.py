@@ -177,3 +177,55 @@ def test_padding_mask_wrong_backend():
         qn.padding_mask(torch.tensor([1, 2]), 3)
     with pytest.raises(TypeError, match="^padding_mask: this backend takes torch tensors"):
         qt.padding_mask(np.array([1, 2]), 3)
+
+
+@given(sizes, sizes)
+def test_causal_mask_bottom_right_is_shifted_tril(seq_q, seq_k):
+    # the last query sits on the last key: the diagonal moves right by seq_k - seq_q
+    expected = np.tril(np.ones((seq_q, seq_k), dtype=bool), k=seq_k - seq_q)
+    np.testing.assert_array_equal(qn.causal_mask(seq_q, seq_k, align="bottom_right"), expected)
+    got = qt.causal_mask(seq_q, seq_k, align="bottom_right")
+    np.testing.assert_array_equal(to_numpy(got), expected)
+
+
+def test_causal_mask_bottom_right_exact():
+    expected = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], dtype=bool)
+    np.testing.assert_array_equal(qn.causal_mask(2, 4, align="bottom_right"), expected)
+    np.testing.assert_array_equal(qn.causal_mask(1, 4, align="bottom_right"), np.ones((1, 4), bool))
+
+
+@pytest.mark.filterwarnings("ignore:Lower right causal bias will produce NaNs")
+@pytest.mark.parametrize("align", ["top_left", "bottom_right"])
+@pytest.mark.parametrize("seq_q, seq_k", [(3, 3), (2, 5), (1, 4), (5, 2), (4, 1)])
+def test_causal_mask_matches_torch_causal_bias(align, seq_q, seq_k):
+    bias = pytest.importorskip("torch.nn.attention.bias")
+    variant = (
+        bias.CausalVariant.UPPER_LEFT if align == "top_left" else bias.CausalVariant.LOWER_RIGHT
+    )
+    expected = bias.CausalBias(variant, seq_q, seq_k)._materialize()
+    np.testing.assert_array_equal(qn.causal_mask(seq_q, seq_k, align=align), to_numpy(expected))
+    np.testing.assert_array_equal(
+        to_numpy(qt.causal_mask(seq_q, seq_k, align=align)), to_numpy(expected)
+    )
+
+
+@pytest.mark.parametrize("seq_q, seq_k", [(2, 5), (1, 4), (3, 3)])
+def test_causal_mask_bottom_right_matches_causal_lower_right_in_sdpa(seq_q, seq_k):
+    from torch.nn.attention.bias import causal_lower_right
+
+    gen = torch.Generator().manual_seed(0)
+    query = torch.randn(1, 1, seq_q, 4, generator=gen)
+    key = torch.randn(1, 1, seq_k, 4, generator=gen)
+    value = torch.randn(1, 1, seq_k, 3, generator=gen)
+    mask = qt.causal_mask(seq_q, seq_k, align="bottom_right")
+    with_mask = F.scaled_dot_product_attention(query, key, value, attn_mask=mask)
+    with_bias = F.scaled_dot_product_attention(
+        query, key, value, attn_mask=causal_lower_right(seq_q, seq_k)
+    )
+    torch.testing.assert_close(with_mask, with_bias)
+
+
+@pytest.mark.parametrize("m", [qn, qt], ids=["numpy", "torch"])
+def test_causal_mask_unknown_align(m):
+    with pytest.raises(ValueError, match="causal_mask: align must be one of"):
+        m.causal_mask(2, 3, align="bottom_left")

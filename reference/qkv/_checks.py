@@ -697,15 +697,24 @@ def check_column_form(
 
 
 def check_mask_factory(
-    func: str, backend: str, seq_q: Any, seq_k: Any, *, window: Any = _UNSET, device: Any = None
+    func: str,
+    backend: str,
+    seq_q: Any,
+    seq_k: Any,
+    *,
+    window: Any = _UNSET,
+    align: Any = _UNSET,
+    device: Any = None,
 ) -> None:
-    """`causal_mask` and `local_mask`: sizes >= 1 (`seq_k` None = `seq_q`), `window` >= 0 when
-    given; NumPy: `device` None or "cpu"."""
+    """`causal_mask` and `local_mask`: sizes >= 1 (`seq_k` None = `seq_q`), `window` >= 0 and
+    `align` "top_left" or "bottom_right" when given; NumPy: `device` None or "cpu"."""
     check_int(func, "seq_q", seq_q, minimum=1)
     if seq_k is not None:
         check_int(func, "seq_k", seq_k, minimum=1)
     if window is not _UNSET:
         check_int(func, "window", window, minimum=0)
+    if align is not _UNSET:
+        check_choice(func, "align", align, ("top_left", "bottom_right"))
     if backend == "numpy":
         check_device_arg(func, device)
 

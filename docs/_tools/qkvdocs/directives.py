@@ -126,9 +126,12 @@ def _module_parts(module_name: str):
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                if isinstance(target, ast.Name) and target.id != "__all__":
-                    segment = ast.get_source_segment(source, node) or ""
-                    defs[target.id] = (order, segment, node)
+                # `PAD, BOS = ...` defines each name of the tuple
+                names = target.elts if isinstance(target, ast.Tuple) else [target]
+                for name in names:
+                    if isinstance(name, ast.Name) and name.id != "__all__":
+                        segment = ast.get_source_segment(source, node) or ""
+                        defs[name.id] = (order, segment, node)
     return imports, defs
 
 
@@ -215,7 +218,7 @@ def source_block(dotted: str) -> str:
     parts = []
     if kept:
         parts.append("\n".join(kept))
-    for _, segment in sorted(needed.values()):
+    for _, segment in sorted(set(needed.values())):  # a tuple assignment once
         parts.append(segment)
     parts.append(shorten_docstrings(own).rstrip())
     return "\n\n\n".join(parts) + "\n"
@@ -269,6 +272,8 @@ ROOT = Path(__file__).resolve().parents[3]
 FIGURE_CACHE = ROOT / ".cache" / "figures"
 FINGERPRINT_INPUTS = (
     ("reference/qkv", "*.py"),
+    ("reference/qkv/numbers", "*.npz"),  # the trained translator's checkpoint
+    ("reference/qkv/numbers", "*.json"),  # its training curves and experiments
     ("docs/_tools/qkvdocs", "*.py"),
     ("docs/_data", "*"),
     ("benchmarks/results", "*"),

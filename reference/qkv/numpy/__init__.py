@@ -11,6 +11,7 @@ from . import (
     normalization,
     positional,
     scores,
+    seq2seq,
     tiled,
     transformer,
     variants,
@@ -22,6 +23,7 @@ from .multihead import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .positional import *  # noqa: F403
 from .scores import *  # noqa: F403
+from .seq2seq import *  # noqa: F403
 from .softmax import *  # noqa: F403
 from .tiled import *  # noqa: F403
 from .transformer import *  # noqa: F403
@@ -37,6 +39,7 @@ _MODULES = (
     normalization,
     variants,
     transformer,
+    seq2seq,
     tiled,
 )
 __all__ = [name for module in _MODULES for name in module.__all__]

@@ -12,6 +12,7 @@ from . import (
     normalization,
     positional,
     scores,
+    seq2seq,
     tiled,
     transformer,
     variants,
@@ -24,6 +25,7 @@ from .multihead import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .positional import *  # noqa: F403
 from .scores import *  # noqa: F403
+from .seq2seq import *  # noqa: F403
 from .softmax import *  # noqa: F403
 from .tiled import *  # noqa: F403
 from .transformer import *  # noqa: F403
@@ -39,6 +41,7 @@ _MODULES = (
     normalization,
     variants,
     transformer,
+    seq2seq,
     tiled,
     modules,
 )

@@ -11,20 +11,26 @@ from qkv._checks import check_mask_factory, check_padding_mask
 __all__ = ["causal_mask", "padding_mask", "local_mask"]
 
 
-def causal_mask(seq_q, seq_k=None, *, device=None):
-    r"""The decoder's causal mask: query $i$ may attend to key $j$ only when $j \le i$.
+def causal_mask(seq_q, seq_k=None, *, align="top_left", device=None):
+    r"""The decoder's causal mask: query $i$ may attend to key $j$ only when $j \le i$
+    (plus an offset when `seq_q != seq_k`).
 
-    $$M_{ij} = [\, j \le i \,]$$
+    $$M_{ij} = [\, j \le i + o \,]$$
 
-    Aligned at the top left, like `is_causal=True` in PyTorch's
-    `F.scaled_dot_product_attention`: with `seq_q < seq_k` the last keys are hidden from every
-    query.
+    with the offset $o = 0$ for `align="top_left"` (the default) and $o = seq_k - seq_q$ for
+    `align="bottom_right"`. Top left puts query 0 on key 0, like `is_causal=True` in PyTorch's
+    `F.scaled_dot_product_attention` and `causal_upper_left`: with `seq_q < seq_k` the last keys
+    are hidden from every query. Bottom right puts the last query on the last key, like
+    `causal_lower_right` in `torch.nn.attention.bias` and FlashAttention: the queries are the
+    *last* `seq_q` positions of a sequence of `seq_k`, which is what decoding with a key/value
+    cache needs (the new tokens come after the cached ones). Both agree when `seq_q == seq_k`.
 
     Shapes: the result is `(seq_q, seq_k)` and broadcasts against scores `(*batch, seq_q, seq_k)`.
 
     Args:
         seq_q: Number of queries.
         seq_k: Number of keys; defaults to `seq_q` (self-attention).
+        align: `"top_left"` or `"bottom_right"`: which corner the diagonal starts from.
         device: Where to create the mask (`None` = PyTorch's default device).
 
     Returns:
@@ -32,7 +38,7 @@ def causal_mask(seq_q, seq_k=None, *, device=None):
 
     Raises:
         TypeError: `seq_q` or `seq_k` is not an integer.
-        ValueError: `seq_q` or `seq_k` is below 1.
+        ValueError: `seq_q` or `seq_k` is below 1, or `align` is unknown.
 
     Examples:
         >>> from qkv.torch import causal_mask
@@ -43,20 +49,25 @@ def causal_mask(seq_q, seq_k=None, *, device=None):
         >>> causal_mask(2, 3)
         tensor([[ True, False, False],
                 [ True,  True, False]])
+        >>> causal_mask(2, 3, align="bottom_right")  # 2 new queries after 1 cached key
+        tensor([[ True,  True, False],
+                [ True,  True,  True]])
     """
-    check_mask_factory("causal_mask", "torch", seq_q, seq_k, device=device)
-    return _causal_mask(seq_q, seq_k, device=device)
+    check_mask_factory("causal_mask", "torch", seq_q, seq_k, align=align, device=device)
+    return _causal_mask(seq_q, seq_k, align=align, device=device)
 
 
-def _causal_mask(seq_q, seq_k=None, *, device=None):
+def _causal_mask(seq_q, seq_k=None, *, align="top_left", device=None):
     """The math of `causal_mask`, unchecked (its inputs are valid)."""
     if seq_k is None:
         seq_k = seq_q
     # 1. Query positions down the rows, key positions along the columns.
     i = torch.arange(seq_q, device=device)[:, None]  # (seq_q, 1)
     j = torch.arange(seq_k, device=device)[None, :]  # (1, seq_k)
-    # 2. M_ij = [j <= i]: a query sees itself and the keys before it.
-    return j <= i  # (seq_q, seq_k)
+    # 2. the offset o: 0 top left, seq_k - seq_q bottom right (queries are the last positions)
+    offset = 0 if align == "top_left" else seq_k - seq_q
+    # 3. M_ij = [j <= i + o]: a query sees itself and the keys before it.
+    return j <= i + offset  # (seq_q, seq_k)
 
 
 def padding_mask(lengths, seq_k):

@@ -1,4 +1,11 @@
-"""Figures of the multi-head page: d_model split into heads, and each head's own weights."""
+"""Figures of the multi-head page, all of the trained number translator (`qkvdocs.trained`).
+
+- `multi-head-split`: the first encoder layer on one English number: d_model split into heads, and
+  each head's own weights.
+- `multi-head-trained-heads`: what each encoder head does, measured over a sample of numbers (the
+  share of weight on the same, previous and next token), against the same architecture at its
+  seeded random initialisation.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +13,64 @@ from functools import cache
 
 import numpy as np
 from matplotlib.patches import Rectangle
-from qkv.numpy import init_multi_head_params, multi_head_attention, split_heads
+from qkv import numbers
+from qkv.numpy import (
+    embed,
+    init_multi_head_params,
+    layer_norm,
+    multi_head_attention,
+    split_heads,
+)
 
-from qkvdocs import widget
+from qkvdocs import trained, widget
 from qkvdocs.figures import Figure, figure
 from qkvdocs.svg import new_figure, to_svg
 from qkvdocs.toy import TOKENS, toy_embeddings
 
-D_MODEL = 16
-NUM_HEADS = 4
-HEAD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
+HEAD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+SPLIT_NUMBER = trained.REGROUP
+SPLIT_LAYER = 0  # the first encoder layer
 
 
 @cache
-def heads_of_toy(seed: int = 0) -> dict[str, np.ndarray]:
-    """The toy sentence through multi-head self-attention at random initialisation.
+def heads_of_number(number: int = SPLIT_NUMBER) -> dict[str, object]:
+    r"""One English number through the first encoder layer of the trained translator.
 
-    Returns `q` `(seq, d_model)` (the projected queries before the split), `q_heads`
-    `(heads, seq, d_head)` (the same numbers after `split_heads`) and `weights`
-    `(heads, seq_q, seq_k)`.
+    Returns `tokens` (the English tokens), `q` `(seq, d_model)` (the projected queries before the
+    split: the layer is pre-LN, so $Q = \mathrm{LN}_1(X) W^Q + b^Q$ with $X$ the embedded
+    tokens), `q_heads` `(heads, seq, d_head)` (the same numbers after `split_heads`) and
+    `weights` `(heads, seq_q, seq_k)` (the layer's self-attention weights, each head its own).
     """
-    x = toy_embeddings(D_MODEL, seed)  # (seq, d_model)
-    params = init_multi_head_params(D_MODEL, seed=seed)
-    q = x @ params.w_q + params.b_q  # (seq, d_model) @ (d_model, d_model) -> (seq, d_model)
-    q_heads = split_heads(q, NUM_HEADS)  # (heads, seq, d_head)
-    _, weights = multi_head_attention(x, x, x, params, num_heads=NUM_HEADS)  # (heads, seq, seq)
-    return {"q": q, "q_heads": q_heads, "weights": weights}
+    params = trained.params()
+    layer = params.encoder[SPLIT_LAYER]
+    src, _ = trained.token_ids(number)
+    x = embed(src, params.src_embedding)[0]  # (seq, d_model)
+    h = layer_norm(x, layer.norm1_weight, layer.norm1_bias)  # (seq, d_model)
+    q = h @ layer.self_attn.w_q + layer.self_attn.b_q  # (seq, d_model) @ (d_model, d_model)
+    num_heads = trained.config().num_heads
+    q_heads = split_heads(q, num_heads)  # (heads, seq, d_head)
+    _, weights = multi_head_attention(h, h, h, layer.self_attn, num_heads=num_heads)
+    return {
+        "tokens": trained.maps(number).source,
+        "q": q,
+        "q_heads": q_heads,
+        "weights": weights,  # (heads, seq, seq)
+    }
 
 
 TEXT = {
     "en": {
-        "q": "projected queries $Q = XW^Q$: (seq, d_model) = ({seq}, {d})",
+        "q": "projected queries $Q = \\mathrm{{LN}}(X)W^Q + b^Q$: (seq, d_model) = ({seq}, {d})",
         "head": "head {i}",
         "cols": "columns {a}–{b}",
         "query": "query",
         "key": "key",
         "caption": (
-            "Top: the projected queries of the toy sentence, one row per token, d_model = {d} "
-            "columns cut into {h} heads of d_head = {dh} columns each (keys and values are cut the "
-            "same way). Bottom: the attention weights of each head (rows: queries, columns: keys) "
-            "at random initialisation; each head computes its own pattern from its own columns."
+            "The trained translator's first encoder layer on “{text}”. Top: the projected "
+            "queries, one row per English token, d_model = {d} columns cut into {h} heads of "
+            "d_head = {dh} columns each (keys and values are cut the same way). Bottom: the "
+            "attention weights of each head (rows: queries, columns: keys); each head computes "
+            "its own pattern from its own columns."
         ),
         "alt": (
             "Top: a {seq} by {d} heat map of the projected queries, its columns grouped by "
@@ -54,15 +79,15 @@ TEXT = {
         ),
     },
     "zh": {
-        "q": "投影后的查询 $Q = XW^Q$：(seq, d_model) = ({seq}, {d})",
+        "q": "投影后的查询 $Q = \\mathrm{{LN}}(X)W^Q + b^Q$：(seq, d_model) = ({seq}, {d})",
         "head": "头 {i}",
         "cols": "第 {a}–{b} 列",
         "query": "查询",
         "key": "键",
         "caption": (
-            "上：玩具句子投影后的查询，每行一个词元；d_model = {d} 列被切成 {h} 个头，每个头 "
-            "d_head = {dh} 列（键和值按同样方式切分）。下：随机初始化时每个头的注意力权重"
-            "（行：查询，列：键）；每个头只用自己的列，算出自己的模式。"
+            "训练好的翻译模型的第一个编码器层处理 “{text}”。上：投影后的查询，每个英文词元一行；"
+            "d_model = {d} 列被切成 {h} 个头，每个头 d_head = {dh} 列（键和值按同样方式切分）。"
+            "下：每个头的注意力权重（行：查询，列：键）；每个头只用自己的列，算出自己的模式。"
         ),
         "alt": (
             "上图：{seq} 行 {d} 列的投影查询热图，各列用彩色框分成 {h} 个头，每个头 {dh} 列。"
@@ -75,17 +100,19 @@ TEXT = {
 @figure("multi-head-split")
 def draw_split(lang: str) -> Figure:
     text = TEXT[lang]
-    data = heads_of_toy()
-    tokens = TOKENS[lang]
+    data = heads_of_number()
+    tokens = data["tokens"]
     seq, d_model = data["q"].shape
-    d_head = d_model // NUM_HEADS
+    num_heads = data["weights"].shape[0]
+    d_head = d_model // num_heads
     fig, top = new_figure(7.2, 4.6)
     top.set_position((0.1, 0.55, 0.85, 0.34))
     # one axes per head below the queries: (left, bottom, width, height) in figure fractions
-    bottom = [fig.add_axes((0.1 + i * 0.225, 0.06, 0.18, 0.36)) for i in range(NUM_HEADS)]
+    step = 0.9 / num_heads
+    bottom = [fig.add_axes((0.1 + i * step, 0.06, 0.8 * step, 0.36)) for i in range(num_heads)]
     lim = float(np.abs(data["q"]).max())
     top.imshow(data["q"], cmap="RdBu_r", vmin=-lim, vmax=lim)
-    for i in range(NUM_HEADS):
+    for i in range(num_heads):
         left = i * d_head - 0.5
         colour = HEAD_COLOURS[i % len(HEAD_COLOURS)]
         top.add_patch(
@@ -102,8 +129,8 @@ def draw_split(lang: str) -> Figure:
         )
     top.set_yticks(range(seq), tokens, fontsize=7)
     top.set_xticks(
-        [i * d_head + (d_head - 1) / 2 for i in range(NUM_HEADS)],
-        [text["cols"].format(a=i * d_head, b=(i + 1) * d_head - 1) for i in range(NUM_HEADS)],
+        [i * d_head + (d_head - 1) / 2 for i in range(num_heads)],
+        [text["cols"].format(a=i * d_head, b=(i + 1) * d_head - 1) for i in range(num_heads)],
         fontsize=7,
     )
     top.set_title(text["q"].format(seq=seq, d=d_model), fontsize=9, pad=18)
@@ -118,9 +145,227 @@ def draw_split(lang: str) -> Figure:
         ax.set_yticks(range(seq), tokens if i == 0 else [], fontsize=6)
     bottom[0].set_xlabel(text["key"], fontsize=8)
     bottom[0].set_ylabel(text["query"], fontsize=8)
-    sizes = {"seq": seq, "d": d_model, "h": NUM_HEADS, "dh": d_head}
+    sizes = {
+        "seq": seq,
+        "d": d_model,
+        "h": num_heads,
+        "dh": d_head,
+        "text": numbers.english(SPLIT_NUMBER),
+    }
     caption, alt = text["caption"].format(**sizes), text["alt"].format(**sizes)
     return Figure(to_svg(fig, "multi-head-split"), caption, alt)
+
+
+SHARE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d9d9d9")
+
+HEADS_TEXT = {
+    "en": {
+        "kinds": ("same token", "previous token", "next token", "any other token"),
+        "trained": "trained",
+        "random": "random initialisation",
+        "head": "layer {l}, head {h}",
+        "share": "share of the query's weight",
+        "caption": (
+            "What each head of the trained translator's encoder does: for every layer and head, "
+            "the share of a token's self-attention weight that goes to the token itself, to the "
+            "previous token, to the next token and to all others, averaged over the English "
+            "tokens of {n} sampled numbers of 3 to 6 digits. Left: the shipped checkpoint. Right: "
+            "the same architecture at its seeded random initialisation. Weights spread evenly "
+            "over the tokens would give {u_same} to the token itself, {u_prev} to the previous, "
+            "{u_next} to the next and {u_other} to all others. The trained head furthest from "
+            "that even spread is layer {top_layer}, head {top_head}: {top_share} of its weight on "
+            "the {top_kind}."
+        ),
+        "alt": (
+            "Two panels of horizontal stacked bars, one bar per encoder head, each split into the "
+            "share of weight on the token itself, the previous token, the next token and all "
+            "other tokens; left trained, right at random initialisation."
+        ),
+    },
+    "zh": {
+        "kinds": ("自身", "前一个词元", "后一个词元", "其他词元"),
+        "trained": "训练后",
+        "random": "随机初始化",
+        "head": "第 {l} 层 第 {h} 头",
+        "share": "查询权重所占比例",
+        "caption": (
+            "训练好的翻译模型的编码器里每个头在做什么：对每一层的每个头，统计一个词元的自注意力"
+            "权重有多少落在它自己、前一个词元、后一个词元和其余所有词元上，在 {n} 个抽样数字的"
+            "英文词元上取平均（这些数都是 3 到 6 位数）。左：随包发布的检查点。右：同一结构在固定"
+            "种子的随机初始化时。如果权重在词元上平均分配，自身得 {u_same}，前一个词元得 {u_prev}，"
+            "后一个词元得 {u_next}，其余词元共得 {u_other}。训练后离平均分配最远的头是第 "
+            "{top_layer} 层第 {top_head} 个头：它把 {top_share} 的权重放在{top_kind}上。"
+        ),
+        "alt": (
+            "两组水平堆叠条形图，每个编码器头一条，每条分成落在自身、前一个词元、后一个词元和其余"
+            "词元上的权重比例；左边是训练后的，右边是随机初始化的。"
+        ),
+    },
+}
+
+
+def furthest_head() -> tuple[int, int, int]:
+    """`(layer, head, kind)` of the trained encoder head whose share of one kind (same,
+    previous, next token) exceeds the even spread the most."""
+    excess = trained.encoder_head_shares(True)[..., :3] - trained.uniform_shares()[:3]
+    layer, head, kind = np.unravel_index(int(excess.argmax()), excess.shape)
+    return int(layer), int(head), int(kind)
+
+
+@figure("multi-head-trained-heads")
+def draw_trained_heads(lang: str) -> Figure:
+    """Per encoder head: weight on the same, previous, next and other tokens; trained vs random."""
+    text = HEADS_TEXT[lang]
+    panels = {
+        "trained": trained.encoder_head_shares(True),
+        "random": trained.encoder_head_shares(False),
+    }
+    layers, heads, _ = panels["trained"].shape
+    labels = [
+        text["head"].format(l=layer + 1, h=head + 1)
+        for layer in range(layers)
+        for head in range(heads)
+    ]
+    fig, axes = new_figure(8.0, 0.5 + 0.32 * len(labels), ncols=2, sharey=True)
+    for ax, (name, shares) in zip(axes, panels.items(), strict=True):
+        rows = shares.reshape(layers * heads, 4)  # (layers * heads, 4)
+        left = np.zeros(len(rows))
+        for kind in range(4):
+            ax.barh(
+                range(len(rows)),
+                rows[:, kind],
+                left=left,
+                color=SHARE_COLOURS[kind],
+                label=text["kinds"][kind],
+                height=0.75,
+            )
+            left += rows[:, kind]
+        ax.set_title(text[name], fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel(text["share"], fontsize=8)
+        ax.invert_yaxis()
+    axes[0].set_yticks(range(len(labels)), labels, fontsize=7)
+    axes[1].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    uniform = trained.uniform_shares()
+    layer, head, kind = furthest_head()
+    fmt = {
+        "n": len(trained.sample()),
+        "top_layer": layer + 1,
+        "top_head": head + 1,
+        "top_kind": text["kinds"][kind],
+        "top_share": f"{panels['trained'][layer, head, kind]:.2f}",
+    } | {
+        key: f"{value:.2f}"
+        for key, value in zip(("u_same", "u_prev", "u_next", "u_other"), uniform, strict=True)
+    }
+    return Figure(
+        to_svg(fig, "multi-head-trained-heads"),
+        text["caption"].format(**fmt),
+        text["alt"],
+    )
+
+
+MAGNITUDE_TEXT = {
+    "en": {
+        "trained": "trained",
+        "random": "random initialisation",
+        "uniform": "uniform weights",
+        "head": "L{layer} H{head}",
+        "ylabel": "weight on the matching\nmagnitude word",
+        "caption": (
+            "What each cross-attention head of the trained translator does: when the decoder "
+            "writes a magnitude character (百, 千 or 万), the weight the head puts on the English "
+            "word that decides it (“hundred” for 百; “thousand” for 千, and for 万 too, since "
+            "English counts ten-thousands in thousands: twelve thousand is 一万二千), averaged "
+            "over the {rows} such characters of "
+            "{n} sampled numbers. L = decoder layer, H = head. Grey: the same architecture at its "
+            "seeded random initialisation. Dashed: weights spread evenly over the English words "
+            "({u:.2f}). The strongest trained head, layer {top_layer} head {top_head}, puts "
+            "{top:.2f} there; the strongest random head {init_top:.2f}."
+        ),
+        "alt": (
+            "Paired bars, one pair per cross-attention head: the trained head's weight on the "
+            "matching magnitude word beside the random head's, with a dashed line at the share "
+            "uniform weights would give."
+        ),
+    },
+    "zh": {
+        "trained": "训练后",
+        "random": "随机初始化",
+        "uniform": "均匀权重",
+        "head": "L{layer} H{head}",
+        "ylabel": "落在对应数量级\n单词上的权重",
+        "caption": (
+            "训练好的翻译模型的每个交叉注意力头在做什么：解码器写出一个表示数量级的字（百、千或万）"
+            "时，这个头放在决定它的那个英文单词上的权重（百对应 “hundred”；千和万都对应 "
+            "“thousand”，因为英文用“千”来数“万”：twelve thousand 就是 一万二千），在 {n} 个抽样"
+            "数字中的 {rows} 个这样"
+            "的字上取平均。L 为解码器层，H 为头。灰色：同一结构在固定种子随机初始化时。虚线：权重"
+            "在英文单词上平均分配时的值（{u:.2f}）。训练后最强的头是第 {top_layer} 层第 {top_head} "
+            "个头，放了 {top:.2f}；随机初始化时最强的头只有 {init_top:.2f}。"
+        ),
+        "alt": (
+            "成对的柱子，每个交叉注意力头一对：训练后的头放在对应数量级单词上的权重，旁边是随机"
+            "初始化的头；一条虚线标出均匀权重时的比例。"
+        ),
+    },
+}
+
+
+@figure("multi-head-magnitude-heads")
+def draw_magnitude_heads(lang: str) -> Figure:
+    """Per cross-attention head: weight on the matching magnitude word; trained vs random."""
+    text = MAGNITUDE_TEXT[lang]
+    ours = trained.cross_magnitude_shares(True)  # (layers, heads)
+    init = trained.cross_magnitude_shares(False)
+    layers, heads = ours.shape
+    x = np.arange(layers * heads)
+    fig, ax = new_figure(7.2, 2.8)
+    ax.bar(x - 0.2, ours.ravel(), width=0.4, color="#1f77b4", label=text["trained"])
+    ax.bar(x + 0.2, init.ravel(), width=0.4, color="#bbbbbb", label=text["random"])
+    uniform = trained.uniform_magnitude_share()
+    ax.axhline(uniform, color="#555555", linestyle="--", linewidth=0.8, label=text["uniform"])
+    labels = [
+        text["head"].format(layer=layer + 1, head=head + 1)
+        for layer in range(layers)
+        for head in range(heads)
+    ]
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(text["ylabel"], fontsize=8)
+    ax.legend(frameon=False, fontsize=7, loc="upper left")
+    rows = sum(trained.magnitude_share(trained.maps(n))[1] for n in trained.sample())
+    top_layer, top_head = np.unravel_index(int(ours.argmax()), ours.shape)
+    fmt = {
+        "rows": rows,
+        "n": len(trained.sample()),
+        "u": uniform,
+        "top_layer": int(top_layer) + 1,
+        "top_head": int(top_head) + 1,
+        "top": float(ours.max()),
+        "init_top": float(init.max()),
+    }
+    return Figure(
+        to_svg(fig, "multi-head-magnitude-heads"),
+        text["caption"].format(**fmt),
+        text["alt"],
+    )
+
+
+# The interactive head selector runs on the toy sentence through one randomly initialised layer
+# (the trained translator's heads are measured in the figures above).
+D_MODEL = 16
+NUM_HEADS = 4
+
+
+def toy_head_weights() -> tuple[dict[str, list[str]], np.ndarray]:
+    """The interactive figure's data source: token labels per language and the weights
+    `(heads, seq_q, seq_k)` of the toy layer. Another source (a trained model's heads) can take
+    its place: `draw_explore` only needs this pair."""
+    x = toy_embeddings(D_MODEL, 0)  # (seq, d_model)
+    params = init_multi_head_params(D_MODEL, seed=0)
+    _, weights = multi_head_attention(x, x, x, params, num_heads=NUM_HEADS)  # (heads, seq, seq)
+    return TOKENS, weights
 
 
 EXPLORE_TEXT = {
@@ -130,9 +375,9 @@ EXPLORE_TEXT = {
         "mean": "mean over the heads",
         "caption": (
             "Choose a head and a query token: the head's weights over the keys, beside the mean "
-            "of all {h} heads. The toy sentence through the multi-head layer above (d_model = {d}, "
-            "{h} heads, random initialisation), computed by the reference when the site is built; "
-            "each head spreads its weight its own way."
+            "of all {h} heads. The toy sentence through a multi-head layer at random "
+            "initialisation (d_model = {d}, {h} heads), computed by the reference when the site "
+            "is built; even untrained, each head spreads its weight its own way."
         ),
         "alt": (
             "An interactive table: buttons to choose one of {h} heads and one query token; for "
@@ -146,7 +391,7 @@ EXPLORE_TEXT = {
         "mean": "各头的平均",
         "caption": (
             "选一个头和一个查询词元：这个头在各个键上的权重，旁边是全部 {h} 个头的平均。"
-            "玩具句子经过上面的多头层（d_model = {d}，{h} 个头，随机初始化），"
+            "玩具句子经过一个随机初始化的多头层（d_model = {d}，{h} 个头），"
             "构建网站时由参考实现算出；每个头按自己的方式分配权重。"
         ),
         "alt": (
@@ -155,13 +400,6 @@ EXPLORE_TEXT = {
         ),
     },
 }
-
-
-def toy_head_weights() -> tuple[dict[str, list[str]], np.ndarray]:
-    """The interactive figure's data source: token labels per language and the weights
-    `(heads, seq_q, seq_k)` of the toy layer. Another source (a trained model's heads) can take
-    its place: `draw_explore` only needs this pair."""
-    return TOKENS, heads_of_toy()["weights"]
 
 
 @figure("multi-head-explore")

@@ -1,130 +1,190 @@
 """Figures of the page "Self-attention and cross-attention" (concepts/self-vs-cross).
 
-- `self-vs-cross-heatmap`: self-attention weights inside the Chinese toy sentence (6 x 6) beside
-  cross-attention weights of a 4-token English target prefix over that source (4 x 6), both computed
-  with `qkv.numpy.scaled_dot_product_attention`.
+Both show the trained number translator of `qkv.numbers` (see `qkvdocs.trained`), its decoder fed
+the correct Chinese numeral:
 
-The embeddings are a toy, not a trained model: each Chinese token gets the embedding of the English
-word it translates plus a little noise, and the projections are the identity, so a query scores
-highest against the key of its translation. The point of the figure is the shapes.
+- `self-vs-cross-heatmap`: for "twelve thousand" → 一万二千, the encoder's self-attention (English ×
+  English, square) beside the decoder's cross-attention (Chinese × English, rectangular).
+- `self-vs-cross-alignment`: cross-attention for three numbers (a plain one, the regrouping
+  twelve thousand → 一万二千, and one with 零), one heatmap each.
+
+Every map is one layer's weights averaged over its heads: the last encoder layer for
+self-attention, and for cross-attention the decoder layer whose head average is sharpest
+(`qkvdocs.trained.cross_layer`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import qkv.numpy as qnp
+from qkv import numbers
 
+from .. import trained
 from ..svg import new_figure, to_svg
-from ..toy import TOKENS, toy_embeddings
 from . import Figure, figure
-
-D_MODEL = 16
-NOISE = 0.3
-TARGET_LENGTH = 4  # the decoder has written "the cat sat on" so far
-# The English word each Chinese toy token translates (这只 猫 坐 在 垫子 上).
-ALIGNMENT = ["the", "cat", "sat", "on", "mat", "on"]
 
 TEXT = {
     "en": {
-        "self": "self-attention: source → source",
-        "cross": "cross-attention: target → source",
-        "query": "query",
-        "key": "key (source)",
+        "self": "encoder self-attention\nEnglish → English",
+        "cross": "cross-attention\nChinese → English",
+        "query_en": "query (English token)",
+        "query_zh": "query (character written)",
+        "key": "key (English token)",
         "caption": (
-            "Left: self-attention inside the Chinese source sentence; the weight matrix is "
-            "6 × 6 (seq_q = seq_k). Right: cross-attention of the first {t} English target tokens "
-            "over the same source; the weight matrix is {t} × 6 (seq_q ≠ seq_k), one row per targe"
-            "t "
-            "token, each row summing to 1. Toy embeddings (each Chinese token near the embedding o"
-            "f "
-            "its English translation, identity projections), computed with the reference's "
-            "scaled_dot_product_attention; “on” splits its weight between 在 and 上."
+            "The trained translator on “{text}” → {zh}. Left: self-attention of the last encoder "
+            "layer (layer {enc} of {layers}), the average of its {heads} heads: a square "
+            "{s} × {s} matrix (seq_q = seq_k), every English token against every English token. "
+            "Right: cross-attention of decoder layer {cross} of {layers}, average of its heads: "
+            "a {t} × {s} matrix (seq_q ≠ seq_k), one row for each Chinese character the decoder "
+            "writes (the last row writes the end token), one column per English token. Each row "
+            "sums to 1."
         ),
         "alt": (
-            "Two heatmaps. Left, 6 by 6, strongest on the diagonal. Right, {t} rows for the Englis"
-            "h "
-            "tokens the, cat, sat, on and 6 columns for the Chinese tokens; each English token is "
-            "darkest at its translation, and on is shared between two columns."
+            "Two heatmaps. Left, {s} by {s}, English tokens against English tokens. Right, {t} "
+            "rows for the Chinese characters {zh} and the end token, {s} columns for the English "
+            "tokens."
+        ),
+        "align_caption": (
+            "Cross-attention of the trained translator: decoder layer {cross} of {layers}, "
+            "average of its {heads} heads, the decoder fed the correct Chinese numeral. One row "
+            "per character written, one column per English token; each row sums to 1. From left "
+            "to right: {cases}. The English word each character looks at most: {argmax}."
+        ),
+        "align_alt": (
+            "Three heatmaps, one per number, Chinese characters as rows and English tokens as "
+            "columns: {cases}."
         ),
     },
     "zh": {
-        "self": "自注意力：源 → 源",
-        "cross": "交叉注意力：目标 → 源",
-        "query": "查询",
-        "key": "键（源序列）",
+        "self": "编码器自注意力\n英文 → 英文",
+        "cross": "交叉注意力\n中文 → 英文",
+        "query_en": "查询（英文词元）",
+        "query_zh": "查询（正在写的汉字）",
+        "key": "键（英文词元）",
         "caption": (
-            "左：中文源句内部的自注意力，权重矩阵为 6 × 6（seq_q = seq_k）。右：英文目标序列的前 {"
-            "t} 个"
-            "词元对同一源句的交叉注意力，权重矩阵为 {t} × 6（seq_q ≠ seq_k），每个目标词元一行，"
-            "每行之和为 1。玩具嵌入（每个中文词元取其英文译词的嵌入加少量噪声，投影为单位矩阵），"
-            "由参考实现的 scaled_dot_product_attention 算出；“on”的权重分给了“在”和“上”两个字。"
+            "训练好的翻译模型处理 “{text}” → {zh}。左：最后一个编码器层（共 {layers} 层中的第 "
+            "{enc} 层）的自注意力，取 {heads} 个头的平均：{s} × {s} 的方阵（seq_q = seq_k），每个"
+            "英文词元对每个英文词元。右：解码器第 {cross} 层（共 {layers} 层）的交叉注意力，取各头"
+            "平均：{t} × {s} 的矩阵（seq_q ≠ seq_k），解码器每写一个汉字占一行（最后一行写的是结束"
+            "词元），每个英文词元占一列。每行之和为 1。"
         ),
         "alt": (
-            "两幅热图。左图 6×6，对角线最深。右图 {t} 行对应英文词元 the、cat、sat、on，6 列对应中"
-            "文"
-            "词元；每个英文词元在其译词处最深，on 的权重分在两列上。"
+            "两幅热图。左图 {s} × {s}，英文词元对英文词元。右图 {t} 行对应汉字 {zh} 和结束词元，"
+            "{s} 列对应英文词元。"
         ),
+        "align_caption": (
+            "训练好的翻译模型的交叉注意力：解码器第 {cross} 层（共 {layers} 层），取 {heads} 个头"
+            "的平均，解码器输入的是正确的中文数字。每写一个汉字占一行，每个英文词元占一列；每行之"
+            "和为 1。从左到右：{cases}。每个字最关注的英文单词：{argmax}。"
+        ),
+        "align_alt": "三幅热图，每个数一幅，行是汉字，列是英文词元：{cases}。",
     },
 }
 
 
-def toy_translation(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Source `(6, D_MODEL)` and target `(TARGET_LENGTH, D_MODEL)` embeddings.
+def heatmap_data() -> dict[str, object]:
+    """What `self-vs-cross-heatmap` draws: the maps of `trained.REGROUP`, the layers chosen."""
+    maps = trained.maps(trained.REGROUP)
+    enc_layer = trained.config().num_layers - 1
+    cross_layer = trained.cross_layer()
+    return {
+        "maps": maps,
+        "enc_layer": enc_layer,
+        "cross_layer": cross_layer,
+        "self": trained.mean_over_heads(maps.encoder, enc_layer),
+        "cross": trained.mean_over_heads(maps.cross, cross_layer),
+    }
 
-    The source holds the Chinese tokens, each the embedding of the English word it translates (its
-    first position in the English sentence) plus noise; the target is the English prefix.
-    """
-    english = toy_embeddings(D_MODEL, seed)  # (6, d_model), one row per English toy token
-    table = {word: english[TOKENS["en"].index(word)] for word in TOKENS["en"]}
-    rng = np.random.default_rng(seed + 1)
-    source = np.stack([table[word] for word in ALIGNMENT])
-    source = source + NOISE * rng.standard_normal(source.shape)  # (seq_k, d_model)
-    target = english[:TARGET_LENGTH]  # (seq_q, d_model)
-    return source, target
 
-
-def attention_maps(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Self-attention weights `(6, 6)` of the source and cross weights `(TARGET_LENGTH, 6)`."""
-    source, target = toy_translation(seed)
-    _, self_weights = qnp.scaled_dot_product_attention(source, source, source)
-    _, cross_weights = qnp.scaled_dot_product_attention(target, source, source)
-    return np.asarray(self_weights), np.asarray(cross_weights)
+def _sizes(number: int, maps) -> dict[str, object]:
+    cfg = trained.config()
+    return {
+        "text": numbers.english(number),
+        "zh": "".join(maps.target),
+        "layers": cfg.num_layers,
+        "heads": cfg.num_heads,
+        "s": len(maps.source),
+        "t": len(trained.written(maps)),
+    }
 
 
 @figure("self-vs-cross-heatmap")
 def draw_heatmap(lang: str) -> Figure:
-    """Self-attention (square) beside cross-attention (rectangular) weights."""
+    """Encoder self-attention (square) beside cross-attention (rectangular), trained model."""
     t = TEXT[lang]
-    source_tokens = TOKENS["zh"]
-    target_tokens = TOKENS["en"][:TARGET_LENGTH]
-    self_weights, cross_weights = attention_maps()
-    fig, axes = new_figure(7.6, 3.4, ncols=2, gridspec_kw={"width_ratios": [1, 1], "wspace": 0.5})
-    panels = (
-        (axes[0], self_weights, source_tokens, t["self"]),
-        (axes[1], cross_weights, target_tokens, t["cross"]),
-    )
-    for ax, weights, rows, title in panels:
-        ax.imshow(weights, cmap="Blues", vmin=0, vmax=1)
-        for (i, j), value in np.ndenumerate(weights):
-            ax.text(
-                j,
-                i,
-                f"{value:.2f}",
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="white" if value > 0.6 else "black",
-            )
-        ax.set_title(title)
-        ax.set_xticks(range(len(source_tokens)), source_tokens)
-        ax.set_yticks(range(len(rows)), rows)
+    data = heatmap_data()
+    maps = data["maps"]
+    fig, axes = new_figure(7.6, 3.4, ncols=2, gridspec_kw={"wspace": 0.55})
+    trained.heatmap(axes[0], data["self"], maps.source, maps.source)
+    trained.heatmap(axes[1], data["cross"], trained.written(maps), maps.source)
+    axes[0].set_title(t["self"], fontsize=9)
+    axes[1].set_title(t["cross"], fontsize=9)
+    axes[0].set_ylabel(t["query_en"])
+    axes[1].set_ylabel(t["query_zh"])
+    for ax in axes:
         ax.set_xlabel(t["key"])
-        ax.set_ylabel(t["query"])
-        ax.tick_params(length=0)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
+    fmt = _sizes(trained.REGROUP, maps) | {
+        "enc": data["enc_layer"] + 1,
+        "cross": data["cross_layer"] + 1,
+    }
     return Figure(
         svg=to_svg(fig, "self-vs-cross-heatmap"),
-        caption=t["caption"].format(t=TARGET_LENGTH),
-        alt=t["alt"].format(t=TARGET_LENGTH),
+        caption=t["caption"].format(**fmt),
+        alt=t["alt"].format(**fmt),
+    )
+
+
+def alignment_data() -> list[tuple[trained.Maps, np.ndarray]]:
+    """What `self-vs-cross-alignment` draws: each example's maps and its cross-attention map."""
+    layer = trained.cross_layer()
+    result = []
+    for number in trained.EXAMPLES:
+        maps = trained.maps(number)
+        result.append((maps, trained.mean_over_heads(maps.cross, layer)))
+    return result
+
+
+def strongest_words() -> list[list[tuple[str, str]]]:
+    """For each example, `(character, English word with its largest weight)` per character."""
+    return [
+        [
+            (character, maps.source[int(weights[t].argmax())])
+            for t, character in enumerate(maps.target)
+        ]
+        for maps, weights in alignment_data()
+    ]
+
+
+@figure("self-vs-cross-alignment")
+def draw_alignment(lang: str) -> Figure:
+    """Cross-attention of three numbers, Chinese characters × English tokens, trained model."""
+    t = TEXT[lang]
+    data = alignment_data()
+    widths = [len(maps.source) for maps, _ in data]
+    fig, axes = new_figure(
+        9.6, 3.6, ncols=len(data), gridspec_kw={"width_ratios": widths, "wspace": 0.45}
+    )
+    cases = []
+    for ax, number, (maps, weights) in zip(axes, trained.EXAMPLES, data, strict=True):
+        trained.heatmap(ax, weights, trained.written(maps), maps.source, numbers_in_cells=False)
+        zh = "".join(maps.target)
+        ax.set_title(zh, fontsize=10)
+        cases.append(f"“{numbers.english(number)}” → {zh}")
+    axes[0].set_ylabel(t["query_zh"])
+    axes[len(axes) // 2].set_xlabel(t["key"])
+    cfg = trained.config()
+    sep = "; " if lang == "en" else "；"
+    comma = ", " if lang == "en" else "、"
+    fmt = {
+        "argmax": sep.join(
+            comma.join(f"{c} → {w}" for c, w in looks) for looks in strongest_words()
+        ),
+        "cross": trained.cross_layer() + 1,
+        "layers": cfg.num_layers,
+        "heads": cfg.num_heads,
+        "cases": sep.join(cases),
+    }
+    return Figure(
+        svg=to_svg(fig, "self-vs-cross-alignment"),
+        caption=t["align_caption"].format(**fmt),
+        alt=t["align_alt"].format(**fmt),
     )

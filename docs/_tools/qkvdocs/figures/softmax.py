@@ -1,7 +1,8 @@
 """Figures of the page "Softmax and the weighted sum" (concepts/softmax).
 
-- `softmax-weights`: the attention weights of the toy sentence as a heatmap with token labels and
-  the value of every cell; each row sums to 1.
+- `softmax-weights`: one head's attention weights in the trained number translator (encoder
+  self-attention on an English number), a heatmap with token labels and the value of every cell;
+  each row sums to 1.
 - `softmax-normalisations`: one query's scores turned into weights by softmax and by a ReLU
   normalisation, side by side.
 """
@@ -10,19 +11,25 @@ from __future__ import annotations
 
 import numpy as np
 import qkv.numpy as qnp
+from qkv import numbers
 
-from .. import widget
+from .. import trained, widget
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS
 from . import Figure, figure
-from .query_key_value import D_K, D_MODEL, D_V, toy_projections
+from .query_key_value import toy_projections
+
+SOFTMAX_LAYER = 0  # the first encoder layer: its input is the embedded English tokens
 
 
-def toy_weights(seed: int = 0) -> np.ndarray:
-    """Attention weights `(seq_q, seq_k)` of the toy sentence with the Q/K/V page's projections."""
-    x, w_q, w_k, w_v = toy_projections(seed=seed)
-    _, weights = qnp.scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v)
-    return weights
+def trained_weights() -> dict[str, object]:
+    """One head's encoder self-attention weights `(seq, seq)` on `trained.PLAIN` in English.
+
+    The head is the sharpest of the first encoder layer on this number (`trained.sharpest_head`).
+    """
+    maps = trained.maps(trained.PLAIN)
+    head = trained.sharpest_head(maps.encoder, SOFTMAX_LAYER)
+    return {"tokens": maps.source, "head": head, "weights": maps.encoder[SOFTMAX_LAYER, head]}
 
 
 TEXT = {
@@ -30,35 +37,28 @@ TEXT = {
         "xlabel": "key j (token attended to)",
         "ylabel": "query i (token being rebuilt)",
         "caption": (
-            "Attention weights α′ of the toy sentence (d_model = {d_model}, d_k = {d_k}, d_v = "
-            "{d_v}, seeded random W<sup>q</sup>, W<sup>k</sup>, W<sup>v</sup>, scaled dot "
-            "product). Row i is the softmax of "
-            "query "
-            "i's scores over all six keys, so every row sums to 1; output b<sup>i</sup> is row "
-            "i's weighted "
-            "sum of the value vectors. With untrained weights the pattern means nothing "
-            "linguistic: "
-            "it only shows the mechanics."
+            "Attention weights α′ of the trained number translator (the model of “Train it "
+            "yourself”) on the English tokens of {number}: encoder layer {layer}, head {head} of "
+            "{heads}, the sharpest head of that layer on this number. Row i is the softmax of "
+            "query i's scores over all {seq} keys, so every row sums to 1; output b<sup>i</sup> is "
+            "row i's weighted sum of the value vectors."
         ),
         "alt": (
-            "A 6 by 6 heatmap of attention weights between the tokens of “the cat sat on the mat”, "
-            "each cell labelled with its value; every row sums to one."
+            "A {seq} by {seq} heatmap of attention weights between the English tokens of "
+            "{number}, each cell labelled with its value; every row sums to one."
         ),
     },
     "zh": {
         "xlabel": "键 j（被关注的词元）",
         "ylabel": "查询 i（正在重建的词元）",
         "caption": (
-            "玩具句子的注意力权重 α′（d_model = {d_model}，d_k = {d_k}，d_v = {d_v}，"
-            "W<sup>q</sup>、W<sup>k</sup>、W<sup>v</sup> 为固定种子的"
-            "随机矩阵，缩放点积）。第 i 行是查询 i 在全部六个键上的分数经过 softmax 的结果，"
-            "所以每行之和为 1；"
-            "输出 b<sup>i</sup> 就是用第 i 行对值向量求出的加权和。权重未经训练，图案没有语言学含"
-            "义，"
-            "只用来展示计算过程。"
+            "训练好的数字翻译模型（即“亲手训练”一页的模型）在 {number} 的英文词元上的注意力权重 "
+            "α′：编码器第 {layer} 层、{heads} 个头中的第 {head} 个头，即该层在这个数上最集中的头。"
+            "第 i 行是查询 i 在全部 {seq} 个键上的分数经过 softmax 的结果，所以每行之和为 1；"
+            "输出 b<sup>i</sup> 就是用第 i 行对值向量加权求和。"
         ),
         "alt": (
-            "一幅 6×6 热力图，显示“这只猫坐在垫子上”各词元之间的注意力权重，每格标出数值，"
+            "一幅 {seq}×{seq} 热力图，显示 {number} 的各个英文词元之间的注意力权重，每格标出数值，"
             "每行之和为 1。"
         ),
     },
@@ -69,8 +69,8 @@ TEXT = {
 def draw_weights(lang: str) -> Figure:
     """Heatmap of the toy sentence's attention weights, every cell labelled."""
     t = TEXT[lang]
-    tokens = TOKENS[lang]
-    weights = toy_weights()
+    data = trained_weights()
+    tokens, weights = data["tokens"], data["weights"]
     fig, ax = new_figure(5.6, 4.8)
     image = ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=max(0.5, float(weights.max())))
     for i in range(weights.shape[0]):
@@ -85,7 +85,7 @@ def draw_weights(lang: str) -> Figure:
                 fontsize=8,
                 color="white" if value > 0.6 * image.get_clim()[1] else "black",
             )
-    ax.set_xticks(range(len(tokens)), tokens)
+    ax.set_xticks(range(len(tokens)), tokens, rotation=60, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(len(tokens)), tokens)
     ax.set_xlabel(t["xlabel"])
     ax.set_ylabel(t["ylabel"])
@@ -93,8 +93,18 @@ def draw_weights(lang: str) -> Figure:
     for spine in ax.spines.values():
         spine.set_visible(False)
     fig.colorbar(image, ax=ax, shrink=0.8)
-    caption = t["caption"].format(d_model=D_MODEL, d_k=D_K, d_v=D_V)
-    return Figure(svg=to_svg(fig, "softmax-weights"), caption=caption, alt=t["alt"])
+    fmt = {
+        "number": f"“{numbers.english(trained.PLAIN)}”",
+        "layer": SOFTMAX_LAYER + 1,
+        "head": data["head"] + 1,
+        "heads": trained.config().num_heads,
+        "seq": len(tokens),
+    }
+    return Figure(
+        svg=to_svg(fig, "softmax-weights"),
+        caption=t["caption"].format(**fmt),
+        alt=t["alt"].format(**fmt),
+    )
 
 
 EXAMPLE_SCORES = (2.0, 1.0, 0.1, -1.0, 0.5, -0.3)

@@ -1,8 +1,11 @@
 """Figures of the page "Teacher forcing" (concepts/teacher-forcing).
 
-- `teacher-forcing-steps`: the toy counting task of `qkv.claims.teacher_forcing_toy`, step by step:
-  the target, the predictions under teacher forcing and in free running, wrong tokens marked, and
-  the running count of errors under each regime.
+- `teacher-forcing-gap`: the number translator trained with a reduced budget, once with teacher
+  forcing and once with scheduled sampling: teacher-forced accuracy against free-running exact
+  match on the held-out numbers (from `teacher_forcing.json`, written by
+  `python -m qkv.numbers.teacher_forcing`).
+- `teacher-forcing-first-error`: for the same two models, where free running first goes wrong, and
+  how the characters after that first error fare in free running and under teacher forcing.
 - `teacher-forcing-schedules`: the three decay schedules of scheduled sampling (Bengio et al., 2015)
   for the probability of feeding the true token: linear, exponential and inverse sigmoid.
 """
@@ -12,128 +15,235 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from matplotlib.patches import Rectangle
-from qkv.claims import teacher_forcing_toy
+from matplotlib.ticker import MaxNLocator
 
+from .. import trained
 from ..svg import new_figure, to_svg
 from . import Figure, figure
 
-WRONG_COLOUR = "#d62728"
-RIGHT_COLOUR = "#2ca02c"
+REGIMES = ("teacher_forcing", "scheduled_sampling")
+REGIME_COLOURS = {"teacher_forcing": "#1f77b4", "scheduled_sampling": "#ff7f0e"}
+# characters right under teacher forcing; numbers right (free running, which for greedy decoding
+# equals every character right under teacher forcing)
+MEASURES = ("teacher_forced_token_accuracy", "free_running_exact_match")
 
-STEPS_TEXT = {
+GAP_TEXT = {
     "en": {
-        "rows": ["target", "teacher forcing", "free running"],
-        "step": "step t",
-        "errors": "errors so far",
+        "regimes": {
+            "teacher_forcing": "trained with teacher forcing",
+            "scheduled_sampling": "trained with scheduled sampling",
+        },
+        "measures": {
+            "teacher_forced_token_accuracy": "characters right, teacher-forced",
+            "free_running_exact_match": "numbers right, free running",
+        },
+        "steps": "training steps",
         "caption": (
-            "A toy decoder that counts modulo {vocab} but, after token {wrong}, says {bad} instead "
-            "of {good}. Top: the target, and the token predicted at each step when the input is th"
-            "e "
-            "true previous token (teacher forcing, as in training) and when it is the model's own "
-            "previous prediction (free running, as at inference); wrong tokens are red. Bottom: "
-            "errors so far. Under teacher forcing the mistake costs one token each time {wrong} "
-            "comes round ({tf} of {steps}); in free running every token after the first mistake "
-            "is wrong ({fr} of {steps}). Computed by qkv.claims.teacher_forcing_toy."
+            "Translators trained with {budgets} steps instead of the shipped model's {full:,} "
+            "(same seed, data and schedule), at each budget once with teacher forcing and once "
+            "with scheduled sampling (the chance of reading its own prediction rising from 0 to "
+            "{p:g}), evaluated on the {n:,} held-out numbers. Left: the share of characters (and "
+            "end tokens) predicted right when the decoder reads the correct prefix. Right: the "
+            "share of numbers translated exactly when it reads its own greedy output, as at "
+            "inference; with greedy decoding this equals the share of numbers with every "
+            "character right under teacher forcing. Read from teacher_forcing.json, written by "
+            "the experiment."
         ),
         "alt": (
-            "A grid of tokens in three rows over {steps} steps, with red cells where the predictio"
-            "n "
-            "is wrong, and below it two step curves of accumulated errors: teacher forcing rises t"
-            "o "
-            "{tf}, free running to {fr}."
+            "Two panels of grouped bars against the training budget, one bar per training "
+            "regime: teacher-forced character accuracy, and free-running exact match."
         ),
     },
     "zh": {
-        "rows": ["目标", "教师强制", "自由运行"],
-        "step": "第 t 步",
-        "errors": "累计错误数",
+        "regimes": {
+            "teacher_forcing": "用教师强制训练",
+            "scheduled_sampling": "用计划采样训练",
+        },
+        "measures": {
+            "teacher_forced_token_accuracy": "字正确的比例，教师强制",
+            "free_running_exact_match": "整个数译对的比例，自由运行",
+        },
+        "steps": "训练步数",
         "caption": (
-            "一个按模 {vocab} 计数的玩具解码器，但在词元 {wrong} 之后它会说 {bad} 而不是 {good}。"
-            "上图："
-            "目标序列，以及每一步的预测——输入是真实的前一个词元时（教师强制，即训练时的做法），和"
-            "输入是"
-            "模型自己上一步的预测时（自由运行，即推理时的做法）；错误的词元标为红色。下图：累计错"
-            "误数。"
-            "在教师强制下，每次遇到 {wrong} 只错一个词元（{steps} 个中错 {tf} 个）；在自由运行中，"
-            "第一次"
-            "出错之后的每个词元都是错的（{steps} 个中错 {fr} 个）。由 qkv.claims.teacher_forcing_t"
-            "oy 算出。"
+            "几个翻译模型只训练了 {budgets} 步，而随包发布的模型训练了 {full:,} 步（随机种子、数据"
+            "和学习率计划都相同）；每种预算各训练两次，一次用教师强制，一次用计划采样（读入自己预测"
+            "的概率从 0 升到 {p:g}），在 {n:,} 个留出的数上评估。左：解码器读入正确前缀时，预测正"
+            "确的字（包括结束词元）所占比例。右：解码器像推理时那样读入自己贪心解码的输出时，完全"
+            "译对的数所占比例；对贪心解码来说，它等于教师强制下每个字都正确的数所占比例。数据读自"
+            "实验写出的 teacher_forcing.json。"
         ),
         "alt": (
-            "一个三行、{steps} 步的词元网格，预测错误处为红色；下方是两条累计错误数的阶梯曲线："
-            "教师强制升到 {tf}，自由运行升到 {fr}。"
+            "两组以训练预算分组的柱状图，每种训练方式一根柱子：教师强制下的字准确率和自由运行的完全"
+            "匹配率。"
         ),
     },
 }
 
 
-def cumulative_errors() -> tuple[np.ndarray, np.ndarray]:
-    """Errors so far `(steps,)` under teacher forcing and in free running, from the claims toy."""
-    toy = teacher_forcing_toy()
-    truth = np.array(toy.target[1:])
-    teacher = np.cumsum(np.array(toy.teacher_forced) != truth)
-    free = np.cumsum(np.array(toy.free_running) != truth)
-    return teacher, free
+def budgets() -> list[int]:
+    """The training budgets of the experiment, in steps."""
+    return list(trained.experiment()["steps"])
 
 
-@figure("teacher-forcing-steps")
-def draw_steps(lang: str) -> Figure:
-    """The toy task step by step under both regimes, with accumulated errors."""
-    t = STEPS_TEXT[lang]
-    toy = teacher_forcing_toy()
-    truth = toy.target[1:]
-    rows = [truth, toy.teacher_forced, toy.free_running]
-    fig, (grid, curve) = new_figure(
-        8.4, 3.8, nrows=2, gridspec_kw={"height_ratios": [1.1, 1], "hspace": 0.45}
-    )
-    for r, tokens in enumerate(rows):
-        y = len(rows) - 1 - r
-        for s, token in enumerate(tokens):
-            wrong = r > 0 and token != truth[s]
-            grid.add_patch(
-                Rectangle(
-                    (s + 0.5, y - 0.5),
-                    1,
-                    1,
-                    edgecolor="white",
-                    linewidth=1.5,
-                    facecolor=WRONG_COLOUR if wrong else ("#e8e8e8" if r == 0 else "#d9f0d3"),
-                )
-            )
-            grid.text(
-                s + 1, y, str(token), ha="center", va="center", color="white" if wrong else "black"
-            )
-    grid.set_xlim(0.5, toy.steps + 0.5)
-    grid.set_ylim(-0.5, len(rows) - 0.5)
-    grid.set_yticks(range(len(rows)), list(reversed(t["rows"])))
-    grid.set_xticks(range(1, toy.steps + 1))
-    grid.tick_params(length=0)
-    for spine in grid.spines.values():
-        spine.set_visible(False)
-    teacher, free = cumulative_errors()
-    steps = np.arange(1, toy.steps + 1)
-    curve.step(steps, free, where="mid", color=WRONG_COLOUR, label=t["rows"][2])
-    curve.step(steps, teacher, where="mid", color=RIGHT_COLOUR, label=t["rows"][1])
-    curve.set_xlim(0.5, toy.steps + 0.5)
-    curve.set_xticks(range(1, toy.steps + 1))
-    curve.set_xlabel(t["step"])
-    curve.set_ylabel(t["errors"])
-    curve.legend(frameon=False, loc="upper left")
-    first = toy.first_error - 1  # index into the predictions of the first wrong one
-    fmt = {
-        "vocab": max(toy.target) + 1,
-        "wrong": toy.target[first],
-        "bad": toy.teacher_forced[first],
-        "good": truth[first],
-        "tf": toy.teacher_forced_errors,
-        "fr": toy.free_running_errors,
-        "steps": toy.steps,
+def gap_values() -> dict[str, dict[str, list[float]]]:
+    """`{measure: {regime: [value per budget]}}` from the experiment."""
+    return {
+        m: {r: [float(trained.experiment_run(b, r)[m]) for b in budgets()] for r in REGIMES}
+        for m in MEASURES
     }
-    with warnings.catch_warnings():  # CJK glyphs are drawn by the browser, not matplotlib
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        svg = to_svg(fig, "teacher-forcing-steps")
-    return Figure(svg=svg, caption=t["caption"].format(**fmt), alt=t["alt"].format(**fmt))
+
+
+def _bars(ax, values, labels, fmt):
+    x = np.arange(len(labels))
+    for offset, regime in zip((-0.2, 0.2), REGIMES, strict=True):
+        bars = ax.bar(x + offset, values[regime], width=0.4, color=REGIME_COLOURS[regime])
+        for bar, value in zip(bars, values[regime], strict=True):
+            ax.text(
+                bar.get_x() + bar.get_width() / 2,
+                value + 0.005,
+                format(value, fmt),
+                ha="center",
+                va="bottom",
+                fontsize=6.5,
+            )
+    ax.set_xticks(x, labels)
+
+
+@figure("teacher-forcing-gap")
+def draw_gap(lang: str) -> Figure:
+    """Teacher-forced accuracy against free-running exact match, by budget and regime."""
+    t = GAP_TEXT[lang]
+    values = gap_values()
+    fig, axes = new_figure(8.4, 3.0, ncols=2, gridspec_kw={"wspace": 0.25})
+    for ax, measure in zip(axes, MEASURES, strict=True):
+        _bars(ax, values[measure], [str(b) for b in budgets()], ".1%")
+        ax.set_title(t["measures"][measure], fontsize=9)
+        ax.set_xlabel(t["steps"], fontsize=8)
+        low = min(min(v) for v in values[measure].values())
+        ax.set_ylim(max(0.0, low - 0.1), 1.06)
+    for regime in REGIMES:
+        axes[1].bar([], [], color=REGIME_COLOURS[regime], label=t["regimes"][regime])
+    axes[1].legend(frameon=False, fontsize=7, loc="lower right")
+    data = trained.experiment()
+    sep = ", " if lang == "en" else "、"
+    fmt = {
+        "budgets": sep.join(str(b) for b in budgets()),
+        "full": trained.curves()["steps"],
+        "p": data["scheduled_sampling_max"],
+        "n": trained.experiment_run(budgets()[0], REGIMES[0])["numbers"],
+    }
+    return Figure(to_svg(fig, "teacher-forcing-gap"), t["caption"].format(**fmt), t["alt"])
+
+
+ERROR_TEXT = {
+    "en": {
+        "regimes": GAP_TEXT["en"]["regimes"],
+        "position": "position of the first wrong character ({b} steps)",
+        "count": "wrong translations",
+        "after": "characters right after the first error",
+        "free": "free running",
+        "forced": "teacher-forced",
+        "steps": "{b} steps",
+        "caption": (
+            "The wrong free-running translations of the experiment above. Left, at the smallest "
+            "budget ({b} steps: {tf_wrong} of {n:,} numbers wrong with teacher forcing, "
+            "{ss_wrong} with scheduled sampling): where the first wrong character is (0 = the "
+            "first character; the end token counts as a position). Right: compounding, at every "
+            "budget. Over the positions after the first error, solid bars give the share where "
+            "the free-running output still has the right character at that index; hatched bars "
+            "the share the same model gets right at the same positions when it reads the correct "
+            "prefix. Positions after a first error, by budget (teacher forcing / scheduled "
+            "sampling): {after}."
+        ),
+        "alt": (
+            "Left, a histogram of the position of the first wrong character for both training "
+            "regimes. Right, for each budget and regime, accuracy after the first error in free "
+            "running beside the accuracy under teacher forcing at the same positions."
+        ),
+    },
+    "zh": {
+        "regimes": GAP_TEXT["zh"]["regimes"],
+        "position": "第一个错字的位置（{b} 步）",
+        "count": "译错的数",
+        "after": "第一个错误之后正确的字",
+        "free": "自由运行",
+        "forced": "教师强制",
+        "steps": "{b} 步",
+        "caption": (
+            "上图实验中自由运行译错的数。左，最小的预算（{b} 步：{n:,} 个数中，教师强制训练的模型"
+            "错 {tf_wrong} 个，计划采样训练的模型错 {ss_wrong} 个）：第一个错字在哪里（0 表示第一"
+            "个字；结束词元也算一个位置）。右：错误的累积，每种预算都有。在第一个错误之后的那些位"
+            "置上，实心柱是自由运行的输出在该位置仍是正确字的比例；斜线柱是同一个模型读入正确前缀"
+            "时在同样位置上预测正确的比例。各预算下第一个错误之后的位置数（教师强制 / 计划采样）："
+            "{after}。"
+        ),
+        "alt": (
+            "左：两种训练方式下第一个错字位置的直方图。右：每种预算和训练方式下，自由运行在第一个"
+            "错误之后的准确率，旁边是同样位置上教师强制的准确率。"
+        ),
+    },
+}
+
+
+@figure("teacher-forcing-first-error")
+def draw_first_error(lang: str) -> Figure:
+    """Where free running first goes wrong, and how accuracy after that error compares."""
+    t = ERROR_TEXT[lang]
+    smallest = budgets()[0]
+    fig, (left, right) = new_figure(
+        8.8, 3.2, ncols=2, gridspec_kw={"wspace": 0.3, "width_ratios": [1, 1.3]}
+    )
+    runs = {r: trained.experiment_run(smallest, r) for r in REGIMES}
+    longest = max(
+        max((i for i, c in enumerate(runs[r]["first_error_histogram"]) if c), default=0)
+        for r in REGIMES
+    )
+    positions = np.arange(longest + 1)
+    for offset, regime in zip((-0.2, 0.2), REGIMES, strict=True):
+        counts = runs[regime]["first_error_histogram"][: longest + 1]
+        left.bar(
+            positions + offset, counts, width=0.4, color=REGIME_COLOURS[regime],
+            label=t["regimes"][regime],
+        )  # fmt: skip
+    left.set_xticks(positions)
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    left.set_xlabel(t["position"].format(b=smallest), fontsize=8)
+    left.set_ylabel(t["count"], fontsize=8)
+    left.legend(frameon=False, fontsize=7, loc="upper right")
+    x = np.arange(len(budgets()))
+    width = 0.2
+    for k, regime in enumerate(REGIMES):
+        free = [
+            trained.experiment_run(b, regime)["after_error_free_running_accuracy"]
+            for b in budgets()
+        ]
+        forced = [
+            trained.experiment_run(b, regime)["after_error_teacher_forced_accuracy"]
+            for b in budgets()
+        ]
+        base = x + (k - 0.5) * 2 * width
+        right.bar(base - width / 2, free, width=width, color=REGIME_COLOURS[regime])
+        right.bar(
+            base + width / 2, forced, width=width, color="white",
+            edgecolor=REGIME_COLOURS[regime], hatch="///",
+        )  # fmt: skip
+    right.set_xticks(x, [t["steps"].format(b=b) for b in budgets()], fontsize=8)
+    right.set_ylim(0, 1.05)
+    right.set_title(t["after"], fontsize=9)
+    sep = "; " if lang == "en" else "；"
+    after = sep.join(
+        f"{t['steps'].format(b=b)} "
+        + " / ".join(str(trained.experiment_run(b, r)["after_error_positions"]) for r in REGIMES)
+        for b in budgets()
+    )
+    fmt = {
+        "b": smallest,
+        "n": runs["teacher_forcing"]["numbers"],
+        "tf_wrong": runs["teacher_forcing"]["free_running_errors"],
+        "ss_wrong": runs["scheduled_sampling"]["free_running_errors"],
+        "after": after,
+    }
+    return Figure(to_svg(fig, "teacher-forcing-first-error"), t["caption"].format(**fmt), t["alt"])
 
 
 # Schedules of Bengio et al. (2015), section 2.4, over ITERATIONS training iterations.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from html import escape
 
 import numpy as np
 from qkv.numpy import (
@@ -11,6 +12,7 @@ from qkv.numpy import (
     scaled_dot_product_scores,
 )
 
+from qkvdocs import trained
 from qkvdocs.figures import Figure, figure
 from qkvdocs.svg import new_figure, to_svg
 from qkvdocs.toy import TOKENS, toy_embeddings
@@ -126,3 +128,100 @@ def draw_shared_vs_separate(lang: str) -> Figure:
     fig.subplots_adjust(hspace=0.35, wspace=0.1)
     caption = text["caption"].format(d=D_MODEL, n=seq, u=1 / seq)
     return Figure(to_svg(fig, "three-projections-shared-vs-separate"), caption, text["alt"])
+
+
+TRAINED_TEXT = {
+    "en": {
+        "kinds": {
+            "encoder": "encoder self-attention",
+            "decoder": "decoder self-attention",
+            "cross": "cross-attention",
+        },
+        "head": (
+            "sub-layer",
+            "‖W^Q − W^K‖ / ‖W^Q‖ trained",
+            "random",
+            "asymmetry of W^Q W^Kᵀ trained",
+            "random",
+            "mean self-weight trained",
+            "random",
+        ),
+        "row": "{kind}, layer {l}",
+        "caption": (
+            "The translator's W^Q and W^K, trained and at the seeded random initialisation of "
+            "the same architecture (d_model = {d}, {h} heads). Distance: relative Frobenius "
+            "distance of the two matrices. Asymmetry: ‖M − Mᵀ‖ / ‖M‖ for each head's "
+            "M = W^Q_i (W^K_i)ᵀ, averaged over the heads: 0 means symmetric scores, 2 "
+            "antisymmetric ones, and two unrelated random matrices give about √2 ≈ 1.41. Mean "
+            "self-weight: the weight a token gives itself, averaged over heads and over the "
+            "tokens of {n} sampled numbers (self-attention only; a cross-attention query has no "
+            "“itself” among the keys)."
+        ),
+        "alt": (
+            "A table with one row per attention sub-layer and, for the trained and the random "
+            "model, the distance between W^Q and W^K, the asymmetry of their product and the mean "
+            "self-weight."
+        ),
+    },
+    "zh": {
+        "kinds": {
+            "encoder": "编码器自注意力",
+            "decoder": "解码器自注意力",
+            "cross": "交叉注意力",
+        },
+        "head": (
+            "子层",
+            "‖W^Q − W^K‖ / ‖W^Q‖ 训练后",
+            "随机",
+            "W^Q W^Kᵀ 的不对称度 训练后",
+            "随机",
+            "平均自身权重 训练后",
+            "随机",
+        ),
+        "row": "{kind}，第 {l} 层",
+        "caption": (
+            "翻译模型的 W^Q 与 W^K：训练后的，以及同一结构在固定种子随机初始化时的（d_model = {d}，"
+            "{h} 个头）。距离：两个矩阵的相对 Frobenius 距离。不对称度：每个头的 "
+            "M = W^Q_i (W^K_i)ᵀ 的 ‖M − Mᵀ‖ / ‖M‖，再对各头取平均：0 表示分数对称，2 表示反对称，"
+            "两个互不相关的随机矩阵约为 √2 ≈ 1.41。平均自身"
+            "权重：一个词元给自己的权重，在各头和 {n} 个抽样数字的词元上取平均（只对自注意力；"
+            "交叉注意力的查询在键中没有“自己”）。"
+        ),
+        "alt": (
+            "一张表，每个注意力子层一行，列出训练后模型和随机模型的 W^Q 与 W^K 之间的距离、"
+            "二者乘积的不对称度和平均自身权重。"
+        ),
+    },
+}
+
+
+def _cell(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+@figure("three-projections-trained")
+def draw_trained(lang: str) -> Figure:
+    """Table: distance of W^Q from W^K, asymmetry, self-weight; trained against random init."""
+    text = TRAINED_TEXT[lang]
+    rows = []
+    pairs = zip(trained.projection_stats(True), trained.projection_stats(False), strict=True)
+    for ours, init in pairs:
+        name = text["row"].format(kind=text["kinds"][ours.kind], l=ours.layer + 1)
+        cells = (
+            ours.distance,
+            init.distance,
+            ours.asymmetry,
+            init.asymmetry,
+            ours.self_weight,
+            init.self_weight,
+        )
+        body = "".join(f"<td>{_cell(value)}</td>" for value in cells)
+        rows.append(f"<tr><td>{escape(name)}</td>{body}</tr>")
+    head = "".join(f"<th>{escape(h)}</th>" for h in text["head"])
+    table = (
+        f'<table class="qkv-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    cfg = trained.config()
+    caption = text["caption"].format(d=cfg.d_model, h=cfg.num_heads, n=len(trained.sample()))
+    return Figure(table, caption, text["alt"])

@@ -1,148 +1,201 @@
-"""Figures of the page "The Transformer block" (concepts/transformer).
+"""Figures and tables of the page "The Transformer block" (concepts/transformer).
 
-- `transformer-block`: the data flow of one encoder layer and one decoder layer (post-LN, as in the
-  paper), every arrow labelled with the shape measured by running the reference's own pieces
-  (`multi_head_attention`, `layer_norm`, `feed_forward`) in the order the layers use them on a toy
-  batch. The test checks that these steps reproduce `encoder_layer` and `decoder_layer` exactly.
+- `transformer-block`: the trained number translator of `qkv.numbers`, tokens in to tokens out:
+  embedding and positions, one encoder layer and one decoder layer (pre-LN, as the model is
+  built; the stacks repeat them), the final LayerNorms, the output head and the softmax. Every
+  label is the shape that step produced when the site was built, running the model on one number
+  step by step with the reference's own pieces (`embed`, `layer_norm`, `multi_head_attention`,
+  `feed_forward`). The test checks that these steps reproduce `encode` and `decode` exactly.
+- `transformer-parameters`: the model's parameters, counted from the checkpoint by component.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
+from html import escape
+from pathlib import Path
 
 import numpy as np
 import qkv.numpy as qnp
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from qkv import numbers
 
+from .. import trained
 from ..svg import new_figure, to_svg
 from . import Figure, figure
 
-BATCH, SOURCE_SEQ, TARGET_SEQ, D_MODEL, NUM_HEADS, D_FF = 2, 6, 4, 8, 2, 32
+TRACE_NUMBER = trained.REGROUP
+ROOT = Path(__file__).resolve().parents[4]
 
 TEXT = {
     "en": {
-        "encoder": "encoder layer (× N)",
-        "decoder": "decoder layer (× N)",
-        "source": "source embeddings\n+ positions",
-        "target": "target embeddings + positions\n(shifted right)",
-        "self": "multi-head self-attention",
-        "masked": "masked multi-head self-attention",
-        "cross": "multi-head cross-attention",
-        "norm": "add & LayerNorm",
-        "ffn": "feed-forward",
+        "encoder": "encoder",
+        "decoder": "decoder",
+        "src_tokens": "English token ids",
+        "tgt_tokens": "Chinese token ids, shifted right",
+        "embed": "embedding × √d_model\n+ positions",
+        "self": "LayerNorm → multi-head\nself-attention, + residual",
+        "masked": "LayerNorm → masked multi-head\nself-attention, + residual",
+        "cross": "LayerNorm → multi-head\ncross-attention, + residual",
+        "ffn": "LayerNorm → feed-forward,\n+ residual",
+        "final": "final LayerNorm",
+        "head": "output head: × W^out + b^out",
+        "softmax": "softmax → next token",
+        "repeat": "× {n} layers",
         "memory": "memory",
         "weights": "weights",
         "hidden": "hidden",
+        "logits": "logits",
+        "probs": "probabilities",
         "caption": (
-            "One encoder layer and one decoder layer, post-LN as in Vaswani et al. (2017). Each bo"
-            "x "
-            "is a step of the reference code; each label is the shape that step produced on a toy "
-            "batch (batch = {b}, source length {s}, target length {t}, d_model = {d}, {h} heads, "
-            "d_ff = {f}), measured when the site is built. Dashed arrows are residual connections. "
-            "The encoder output (the memory) supplies the keys and values of the decoder's "
-            "cross-attention; the decoder's own self-attention is causal. Every layer returns the "
-            "shape it received, which is why layers can be stacked N times."
+            "The trained translator, tokens in to tokens out, on “{text}” → {zh} (batch = 1, "
+            "{s} English tokens, {t} Chinese tokens fed to the decoder). Each box is a step of "
+            "the reference code; each label is the shape that step produced when the site was "
+            "built (d_model = {d}, {h} heads, d_ff = {f}, {v} Chinese tokens in the vocabulary). "
+            "Like the model, the layers are pre-LN: each sub-layer normalises its input and adds "
+            "its output to the residual stream (dashed arrows), and each stack of {n} layers "
+            "ends with a LayerNorm. The encoder output (the memory) supplies the keys and values "
+            "of every decoder layer's cross-attention. The output head maps each position's "
+            "vector to one score per Chinese token; the softmax of the last row chooses the next "
+            "token."
         ),
         "alt": (
-            "Two columns of boxes. Left, the encoder layer: self-attention, add and LayerNorm, "
-            "feed-forward, add and LayerNorm. Right, the decoder layer: masked self-attention, add "
-            "and LayerNorm, cross-attention fed by the encoder output, add and LayerNorm, "
-            "feed-forward, add and LayerNorm. Shapes such as (2, 6, 8) label the arrows."
+            "Two columns of boxes. Left, the encoder: token ids, embedding plus positions, "
+            "self-attention and feed-forward inside a frame marked × {n}, final LayerNorm. Right, "
+            "the decoder: shifted token ids, embedding plus positions, masked self-attention, "
+            "cross-attention fed by the encoder output, feed-forward inside a frame marked "
+            "× {n}, final LayerNorm, output head and softmax. Shapes such as (1, {s}, {d}) label "
+            "the boxes."
         ),
     },
     "zh": {
-        "encoder": "编码器层（× N）",
-        "decoder": "解码器层（× N）",
-        "source": "源序列嵌入\n+ 位置编码",
-        "target": "目标序列嵌入 + 位置编码\n（右移一位）",
-        "self": "多头自注意力",
-        "masked": "带掩码的多头自注意力",
-        "cross": "多头交叉注意力",
-        "norm": "残差相加 & LayerNorm",
-        "ffn": "前馈网络",
+        "encoder": "编码器",
+        "decoder": "解码器",
+        "src_tokens": "英文词元 id",
+        "tgt_tokens": "中文词元 id，右移一位",
+        "embed": "嵌入 × √d_model\n+ 位置编码",
+        "self": "层归一化 → 多头自注意力，\n+ 残差",
+        "masked": "层归一化 → 带掩码的多头\n自注意力，+ 残差",
+        "cross": "层归一化 → 多头交叉注意力，\n+ 残差",
+        "ffn": "层归一化 → 前馈网络，\n+ 残差",
+        "final": "最终的层归一化",
+        "head": "输出头：× W^out + b^out",
+        "softmax": "softmax → 下一个词元",
+        "repeat": "× {n} 层",
         "memory": "memory",
         "weights": "权重",
         "hidden": "隐藏层",
+        "logits": "分数",
+        "probs": "概率",
         "caption": (
-            "一个编码器层和一个解码器层，采用 Vaswani 等人（2017）的 post-LN 结构。每个方框是参"
-            "考代码中的"
-            "一步；每个标注是这一步在玩具批次上产生的形状（batch = {b}，源序列长度 {s}，目标序"
-            "列长度 {t}，"
-            "d_model = {d}，{h} 个头，d_ff = {f}），在构建网站时实测得到。虚线箭头是残差连接。编码"
-            "器的输出"
-            "（memory）为解码器的交叉注意力提供键和值；解码器自己的自注意力是因果的。每一层返回的"
-            "形状与收到的相同，所以层可以堆叠 N 次。"
+            "训练好的翻译模型从词元进到词元出，处理 “{text}” → {zh}（batch = 1，{s} 个英文词元，"
+            "送入解码器的 {t} 个中文词元）。每个方框是参考代码中的一步；每个标注是这一步在构建网站"
+            "时实际产生的形状（d_model = {d}，{h} 个头，d_ff = {f}，词表中有 {v} 个中文词元）。与模"
+            "型一致，各层采用 pre-LN：每个子层先对输入做归一化，再把输出加回残差流（虚线箭头），每"
+            "摞 {n} 层之后再接一个层归一化。编码器的输出（memory）为解码器每一层的交叉注意力提供"
+            "键和值。输出头把每个位置的向量映射成每个中文词元一个分数；最后一行分数的 softmax 选出"
+            "下一个词元。"
         ),
         "alt": (
-            "两列方框。左列编码器层：自注意力、残差相加与 LayerNorm、前馈网络、残差相加与 LayerNor"
-            "m。右列"
-            "解码器层：带掩码的自注意力、残差相加与 LayerNorm、由编码器输出提供输入的交叉注意力、"
-            "残差相加与 "
-            "LayerNorm、前馈网络、残差相加与 LayerNorm。箭头上标有 (2, 6, 8) 这样的形状。"
+            "两列方框。左列编码器：词元 id、嵌入加位置编码、标有 × {n} 的框内的自注意力和前馈网络、"
+            "最终的层归一化。右列解码器：右移后的词元 id、嵌入加位置编码、标有 × {n} 的框内的带掩码"
+            "自注意力、由编码器输出提供输入的交叉注意力和前馈网络、最终的层归一化、输出头和 "
+            "softmax。方框旁标有 (1, {s}, {d}) 这样的形状。"
         ),
     },
 }
 
 
-def _inputs(seed: int = 0):
-    rng = np.random.default_rng(seed)
-    source = rng.standard_normal((BATCH, SOURCE_SEQ, D_MODEL))  # (batch, seq_k, d_model)
-    target = rng.standard_normal((BATCH, TARGET_SEQ, D_MODEL))  # (batch, seq_q, d_model)
-    enc = qnp.init_encoder_layer_params(D_MODEL, D_FF, seed=seed)
-    dec = qnp.init_decoder_layer_params(D_MODEL, D_FF, seed=seed + 1)
-    return source, target, enc, dec
+def _sublayer(x, norm_weight, norm_bias, run):
+    """Pre-LN sub-layer: normalise, run, add the residual; returns (new x, run's side output)."""
+    h = qnp.layer_norm(x, norm_weight, norm_bias)
+    out, side = run(h)
+    return x + out, side
 
 
-def _ffn_steps(h, params):
-    hidden = (
-        h @ params.w_1 + params.b_1
-    )  # (batch, seq, d_model) @ (d_model, d_ff) -> (batch, seq, d_ff)
-    out = qnp.feed_forward(h, params.w_1, params.b_1, params.w_2, params.b_2)
-    return hidden, out
+def traced_model(number: int = TRACE_NUMBER) -> dict[str, object]:
+    """Run the trained translator on one number step by step; record each step's shape.
 
-
-def traced_layers(seed: int = 0) -> dict[str, object]:
-    """Run the encoder and decoder layers step by step (post-LN); record each step's shape.
-
-    Returns a dict with `"encoder"` and `"decoder"`: lists of `(step, shape)` in order, and
-    `"encoder_out"`, `"decoder_out"`: the final arrays (for comparison with the reference layers),
-    plus `"inputs"`: `(source, target, encoder_params, decoder_params)`.
+    Every layer of both stacks is run (the figure draws the first of each, the others repeat it).
+    Returns `"encoder"`, `"decoder"`: lists of `(step, shape)` in order for the drawn steps, and
+    `"memory"`, `"logits"`: the final arrays (for comparison with `encode` and `decode`), plus
+    `"src"`, `"tgt"`: the token ids `(1, seq_src)`, `(1, seq_tgt)`.
     """
-    source, target, enc, dec = _inputs(seed)
-    steps_enc = [("source", source.shape)]
-    attn, weights = qnp.multi_head_attention(
-        source, source, source, enc.self_attn, num_heads=NUM_HEADS
-    )
-    steps_enc.append(("self", (attn.shape, weights.shape)))
-    h = qnp.layer_norm(source + attn, enc.norm1_weight, enc.norm1_bias)
-    steps_enc.append(("norm", h.shape))
-    hidden, ffn = _ffn_steps(h, enc)
-    steps_enc.append(("ffn", (ffn.shape, hidden.shape)))
-    memory = qnp.layer_norm(h + ffn, enc.norm2_weight, enc.norm2_bias)
-    steps_enc.append(("norm", memory.shape))
+    params, heads = trained.model().params, trained.config().num_heads
+    src, tgt = trained.token_ids(number)
+    steps_enc = [("src_tokens", src.shape)]
+    x = qnp.embed(src, params.src_embedding)  # (1, seq_src, d_model)
+    steps_enc.append(("embed", x.shape))
+    for index, layer in enumerate(params.encoder):
+        x, weights = _sublayer(
+            x,
+            layer.norm1_weight,
+            layer.norm1_bias,
+            lambda h, layer=layer: qnp.multi_head_attention(
+                h, h, h, layer.self_attn, num_heads=heads
+            ),
+        )
+        if index == 0:
+            steps_enc.append(("self", (x.shape, weights.shape)))
+        x, hidden = _sublayer(
+            x, layer.norm2_weight, layer.norm2_bias, lambda h, layer=layer: _ffn(h, layer)
+        )
+        if index == 0:
+            steps_enc.append(("ffn", (x.shape, hidden.shape)))
+    memory = qnp.layer_norm(x, params.encoder_norm_weight, params.encoder_norm_bias)
+    steps_enc.append(("final", memory.shape))
 
-    steps_dec = [("target", target.shape)]
-    attn, weights = qnp.multi_head_attention(
-        target, target, target, dec.self_attn, num_heads=NUM_HEADS, is_causal=True
-    )
-    steps_dec.append(("masked", (attn.shape, weights.shape)))
-    h = qnp.layer_norm(target + attn, dec.norm1_weight, dec.norm1_bias)
-    steps_dec.append(("norm", h.shape))
-    attn, weights = qnp.multi_head_attention(h, memory, memory, dec.cross_attn, num_heads=NUM_HEADS)
-    steps_dec.append(("cross", (attn.shape, weights.shape)))
-    h = qnp.layer_norm(h + attn, dec.norm2_weight, dec.norm2_bias)
-    steps_dec.append(("norm", h.shape))
-    hidden, ffn = _ffn_steps(h, dec)
-    steps_dec.append(("ffn", (ffn.shape, hidden.shape)))
-    out = qnp.layer_norm(h + ffn, dec.norm3_weight, dec.norm3_bias)
-    steps_dec.append(("norm", out.shape))
+    steps_dec = [("tgt_tokens", tgt.shape)]
+    y = qnp.embed(tgt, params.tgt_embedding)  # (1, seq_tgt, d_model)
+    steps_dec.append(("embed", y.shape))
+    for index, layer in enumerate(params.decoder):
+        y, weights = _sublayer(
+            y,
+            layer.norm1_weight,
+            layer.norm1_bias,
+            lambda h, layer=layer: qnp.multi_head_attention(
+                h, h, h, layer.self_attn, num_heads=heads, is_causal=True
+            ),
+        )
+        if index == 0:
+            steps_dec.append(("masked", (y.shape, weights.shape)))
+        y, weights = _sublayer(
+            y,
+            layer.norm2_weight,
+            layer.norm2_bias,
+            lambda h, layer=layer: qnp.multi_head_attention(
+                h, memory, memory, layer.cross_attn, num_heads=heads
+            ),
+        )
+        if index == 0:
+            steps_dec.append(("cross", (y.shape, weights.shape)))
+        y, hidden = _sublayer(
+            y, layer.norm3_weight, layer.norm3_bias, lambda h, layer=layer: _ffn(h, layer)
+        )
+        if index == 0:
+            steps_dec.append(("ffn", (y.shape, hidden.shape)))
+    y = qnp.layer_norm(y, params.decoder_norm_weight, params.decoder_norm_bias)
+    steps_dec.append(("final", y.shape))
+    # (1, seq_tgt, d_model) @ (d_model, tgt_vocab) -> (1, seq_tgt, tgt_vocab)
+    logits = y @ params.w_out + params.b_out
+    steps_dec.append(("head", logits.shape))
+    probs = qnp.softmax(logits)
+    steps_dec.append(("softmax", probs.shape))
     return {
         "encoder": steps_enc,
         "decoder": steps_dec,
-        "encoder_out": memory,
-        "decoder_out": out,
-        "inputs": (source, target, enc, dec),
+        "memory": memory,
+        "logits": logits,
+        "src": src,
+        "tgt": tgt,
     }
+
+
+def _ffn(h, layer):
+    # (1, seq, d_model) @ (d_model, d_ff) -> (1, seq, d_ff): the hidden width, for the label
+    hidden = np.maximum(h @ layer.w_1 + layer.b_1, 0.0)
+    return qnp.feed_forward(h, layer.w_1, layer.b_1, layer.w_2, layer.b_2), hidden
 
 
 def _fmt(shape) -> str:
@@ -150,56 +203,76 @@ def _fmt(shape) -> str:
 
 
 COLOURS = {
-    "source": "#eeeeee",
-    "target": "#eeeeee",
+    "src_tokens": "#ffffff",
+    "tgt_tokens": "#ffffff",
+    "embed": "#eeeeee",
     "self": "#fdd9a0",
     "masked": "#fdd9a0",
     "cross": "#f9c0c0",
-    "norm": "#f3f3c0",
     "ffn": "#c6e2f5",
+    "final": "#f3f3c0",
+    "head": "#d5c6f5",
+    "softmax": "#d5c6f5",
 }
+SIDE = {"self": "weights", "masked": "weights", "cross": "weights", "ffn": "hidden"}
+NOTE = {"head": "logits", "softmax": "probs"}
+WIDTH, HEIGHT, GAP = 3.7, 0.62, 0.42
 
 
-def _draw_column(ax, x, steps, t, top_label):
-    """Boxes bottom to top at column x; returns the y of the top box and of the cross box."""
-    width, height, gap = 3.6, 0.62, 0.5
+def _draw_column(ax, x, steps, t, title, layers):
+    """Boxes bottom to top at column x; returns the centre y of each step, by kind."""
     y = 0.0
-    centres = []
+    centres: dict[str, float] = {}
+    in_layer = []
     for index, (kind, shape) in enumerate(steps):
-        label = t[kind]
         if isinstance(shape[0], tuple):  # (out shape, side shape)
             out_shape, side_shape = shape
-            side = t["hidden"] if kind == "ffn" else t["weights"]
-            note = f"{_fmt(out_shape)}\n{side} {_fmt(side_shape)}"
+            note = f"{_fmt(out_shape)}\n{t[SIDE[kind]]} {_fmt(side_shape)}"
+            in_layer.append(y)
         else:
             note = _fmt(shape)
+            if kind in NOTE:
+                note = f"{t[NOTE[kind]]} {note}"
         ax.add_patch(
             FancyBboxPatch(
-                (x - width / 2, y),
-                width,
-                height,
+                (x - WIDTH / 2, y),
+                WIDTH,
+                HEIGHT,
                 boxstyle="round,pad=0.02,rounding_size=0.12",
                 facecolor=COLOURS[kind],
                 edgecolor="#555555",
                 linewidth=0.8,
             )
         )
-        ax.text(x, y + height / 2, label, ha="center", va="center", fontsize=7.5, linespacing=1.1)
+        ax.text(x, y + HEIGHT / 2, t[kind], ha="center", va="center", fontsize=7, linespacing=1.1)
         ax.text(
-            x + width / 2 + 0.12,
-            y + height / 2,
+            x + WIDTH / 2 + 0.12,
+            y + HEIGHT / 2,
             note,
             ha="left",
             va="center",
-            fontsize=7,
+            fontsize=6.5,
             color="#333333",
             family="monospace",
         )
-        centres.append(y + height / 2)
+        if kind in SIDE:  # the residual stream bypasses the sub-layer
+            ax.add_patch(
+                FancyArrowPatch(
+                    (x - WIDTH / 2, y - GAP / 2),
+                    (x - WIDTH / 2, y + HEIGHT + GAP / 2),
+                    connectionstyle="bar,fraction=-0.35",
+                    arrowstyle="-|>",
+                    mutation_scale=7,
+                    linestyle="--",
+                    color="#777777",
+                    linewidth=0.8,
+                )
+            )
+        centres[kind] = y + HEIGHT / 2
         if index:
             ax.add_patch(
                 FancyArrowPatch(
-                    (x, y - gap),
+                    (x, y - GAP),
                     (x, y),
                     arrowstyle="-|>",
                     mutation_scale=8,
@@ -207,56 +280,288 @@ def _draw_column(ax, x, steps, t, top_label):
                     linewidth=0.8,
                 )
             )
-        y += height + gap
-    # residual connections: from each sub-layer's input to its add & norm box
-    for index, (kind, _) in enumerate(steps):
-        if kind == "norm":
-            start = centres[index - 2] + height / 2 + 0.02 if index >= 2 else 0.0
-            ax.add_patch(
-                FancyArrowPatch(
-                    (x - width / 2, start + 0.1),
-                    (x - width / 2, centres[index]),
-                    connectionstyle="bar,fraction=-0.25",
-                    arrowstyle="-|>",
-                    mutation_scale=8,
-                    linestyle="--",
-                    color="#777777",
-                    linewidth=0.8,
-                )
-            )
-    ax.text(x, y - gap + 0.25, top_label, ha="center", va="bottom", fontsize=9, weight="bold")
-    cross = [c for (kind, _), c in zip(steps, centres, strict=True) if kind == "cross"]
-    return centres[-1], (cross[0] if cross else None)
+        y += HEIGHT + GAP
+    # the frame of one layer, repeated `layers` times
+    bottom, top = in_layer[0] - GAP * 0.35, in_layer[-1] + HEIGHT + GAP * 0.35
+    ax.add_patch(
+        Rectangle(
+            (x - WIDTH / 2 - 0.85, bottom),
+            WIDTH + 1.0,
+            top - bottom,
+            fill=False,
+            edgecolor="#999999",
+            linewidth=0.8,
+            linestyle=":",
+        )
+    )
+    ax.text(
+        x - WIDTH / 2 - 0.95,
+        (bottom + top) / 2,
+        t["repeat"].format(n=layers),
+        ha="right",
+        va="center",
+        fontsize=7.5,
+        color="#555555",
+        rotation=90,
+    )
+    ax.text(x, y - GAP + 0.2, title, ha="center", va="bottom", fontsize=9, weight="bold")
+    return centres, y
 
 
 @figure("transformer-block")
 def draw_block(lang: str) -> Figure:
-    """Data flow of an encoder layer and a decoder layer with measured shapes."""
+    """The trained translator from token ids to the next token, with measured shapes."""
     t = TEXT[lang]
-    traced = traced_layers()
-    fig, ax = new_figure(8.6, 6.2)
-    enc_top, _ = _draw_column(ax, 0.0, traced["encoder"], t, t["encoder"])
-    dec_top, cross_y = _draw_column(ax, 7.6, traced["decoder"], t, t["decoder"])
-    # the memory: encoder output (after its shape label) to the decoder's cross-attention
+    traced = traced_model()
+    cfg = trained.config()
+    fig, ax = new_figure(8.8, 7.4)
+    enc, _ = _draw_column(ax, 0.0, traced["encoder"], t, t["encoder"], cfg.num_layers)
+    dec, dec_top = _draw_column(ax, 7.8, traced["decoder"], t, t["decoder"], cfg.num_layers)
+    # the memory: encoder output to the decoder's cross-attention
     ax.add_patch(
         FancyArrowPatch(
-            (3.1, enc_top),
-            (5.8, cross_y),
+            (WIDTH / 2 + 1.4, enc["final"]),
+            (7.8 - WIDTH / 2, dec["cross"]),
             arrowstyle="-|>",
-            connectionstyle="arc3,rad=-0.2",
+            connectionstyle="arc3,rad=-0.15",
             mutation_scale=10,
             color="#c0392b",
             linewidth=1.2,
         )
     )
     ax.text(
-        4.45, (enc_top + cross_y) / 2 + 0.45, t["memory"], color="#c0392b", ha="center", fontsize=8
+        (WIDTH / 2 + 1.4 + 7.8 - WIDTH / 2) / 2,
+        (enc["final"] + dec["cross"]) / 2 + 0.35,
+        t["memory"],
+        color="#c0392b",
+        ha="center",
+        fontsize=8,
     )
-    ax.set_xlim(-2.4, 11.2)
-    ax.set_ylim(-0.3, dec_top + 1.2)
+    ax.set_xlim(-3.0, 11.6)
+    ax.set_ylim(-0.3, dec_top + 0.6)
     ax.set_axis_off()
     with warnings.catch_warnings():  # CJK glyphs are drawn by the browser, not matplotlib
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         svg = to_svg(fig, "transformer-block")
-    fmt = {"b": BATCH, "s": SOURCE_SEQ, "t": TARGET_SEQ, "d": D_MODEL, "h": NUM_HEADS, "f": D_FF}
-    return Figure(svg=svg, caption=t["caption"].format(**fmt), alt=t["alt"])
+    fmt = {
+        "text": numbers.english(TRACE_NUMBER),
+        "zh": numbers.chinese(TRACE_NUMBER),
+        "s": traced["src"].shape[-1],
+        "t": traced["tgt"].shape[-1],
+        "d": cfg.d_model,
+        "h": cfg.num_heads,
+        "f": trained.model().params.encoder[0].w_1.shape[-1],
+        "v": traced["logits"].shape[-1],
+        "n": cfg.num_layers,
+    }
+    return Figure(svg=svg, caption=t["caption"].format(**fmt), alt=t["alt"].format(**fmt))
+
+
+TABLE_TEXT = {
+    "en": {
+        "head": ("component", "arrays", "parameters", "share"),
+        "rows": {
+            "src_embedding": "source embedding (English tokens × d_model)",
+            "tgt_embedding": "target embedding (Chinese tokens × d_model)",
+            "encoder": "encoder layers ({n} × self-attention, feed-forward, 2 LayerNorms)",
+            "decoder": (
+                "decoder layers ({n} × self-attention, cross-attention, feed-forward, 3 LayerNorms)"
+            ),
+            "norms": "final LayerNorms of both stacks",
+            "head": "output head W^out, b^out",
+            "total": "total",
+        },
+        "caption": (
+            "Every parameter of the shipped checkpoint, counted by component when the site is "
+            "built (d_model = {d}, {h} heads, d_ff = {f}, {n} encoder and {n} decoder layers). "
+            "Attention sub-layers hold 4 d_model² + 4 d_model each, whatever the number of heads."
+        ),
+        "alt": "A table of the model's components with their number of parameters and share.",
+    },
+    "zh": {
+        "head": ("组成部分", "数组个数", "参数量", "占比"),
+        "rows": {
+            "src_embedding": "源序列嵌入（英文词元数 × d_model）",
+            "tgt_embedding": "目标序列嵌入（中文词元数 × d_model）",
+            "encoder": "编码器层（{n} × 自注意力、前馈网络、2 个层归一化）",
+            "decoder": "解码器层（{n} × 自注意力、交叉注意力、前馈网络、3 个层归一化）",
+            "norms": "两摞层最后的层归一化",
+            "head": "输出头 W^out、b^out",
+            "total": "合计",
+        },
+        "caption": (
+            "随包发布的检查点的全部参数，在构建网站时按组成部分数出（d_model = {d}，{h} 个头，"
+            "d_ff = {f}，编码器和解码器各 {n} 层）。每个注意力子层有 4 d_model² + 4 d_model "
+            "个参数，与头数无关。"
+        ),
+        "alt": "一张表，列出模型各组成部分的参数量及其占比。",
+    },
+}
+
+
+def _arrays(tree) -> list[np.ndarray]:
+    """Every array in a nest of NamedTuples and tuples (None entries skipped)."""
+    if tree is None:
+        return []
+    if isinstance(tree, tuple):
+        return [a for item in tree for a in _arrays(item)]
+    return [np.asarray(tree)]
+
+
+def parameter_counts() -> dict[str, tuple[int, int]]:
+    """`{component: (number of arrays, number of parameters)}` of the checkpoint, and the total."""
+    p = trained.model().params
+    groups = {
+        "src_embedding": p.src_embedding,
+        "tgt_embedding": p.tgt_embedding,
+        "encoder": p.encoder,
+        "decoder": p.decoder,
+        "norms": (
+            p.encoder_norm_weight,
+            p.encoder_norm_bias,
+            p.decoder_norm_weight,
+            p.decoder_norm_bias,
+        ),
+        "head": (p.w_out, p.b_out),
+    }
+    counts = {}
+    for name, tree in groups.items():
+        arrays = _arrays(tree)
+        counts[name] = (len(arrays), sum(a.size for a in arrays))
+    counts["total"] = (
+        sum(n for n, _ in counts.values()),
+        sum(size for _, size in counts.values()),
+    )
+    return counts
+
+
+@figure("transformer-parameters")
+def draw_parameters(lang: str) -> Figure:
+    """Table: the checkpoint's parameters by component."""
+    t = TABLE_TEXT[lang]
+    cfg = trained.config()
+    counts = parameter_counts()
+    total = counts["total"][1]
+    rows = []
+    for name, (arrays, size) in counts.items():
+        label = t["rows"][name].format(n=cfg.num_layers)
+        rows.append(
+            f"<tr><td>{escape(label)}</td><td>{arrays}</td><td>{size:,}</td>"
+            f"<td>{size / total:.1%}</td></tr>"
+        )
+    head = "".join(f"<th>{escape(h)}</th>" for h in t["head"])
+    table = (
+        f'<table class="qkv-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    fmt = {
+        "d": cfg.d_model,
+        "h": cfg.num_heads,
+        "f": trained.model().params.encoder[0].w_1.shape[-1],
+        "n": cfg.num_layers,
+    }
+    return Figure(table, t["caption"].format(**fmt), t["alt"])
+
+
+DECODE_RESULTS = ROOT / "benchmarks" / "results" / "decode.json"
+
+SPEED_TEXT = {
+    "en": {
+        "head": ("decoding", "with the cache (ms)", "without (ms)", "without ÷ with"),
+        "translate": "translate {b} held-out number{s} ({backend})",
+        "step": "one step after {n} tokens (random 1 + 1 layers, NumPy)",
+        "total": "1,024 greedy steps in all (the same model)",
+        "caption": (
+            "Greedy decoding with and without the key/value cache, measured by "
+            "python -m benchmarks.decode on {machine}, one thread, float32 (median of repeated "
+            "calls, {date}; load average {load} during the run, so compare the ratios, which come "
+            "from the same run). One step after n tokens: without the cache the step runs the "
+            "whole prefix through the decoder again; with it, one new query meets n cached keys "
+            "in each layer. The growth measured from n = {n0} to {n1} in this run (the slope of "
+            "log time against log n) is n<sup>{c}</sup> with the cache and n<sup>{u}</sup> "
+            "without; on a loaded machine the small cached times are the noisier."
+        ),
+        "alt": "A table of decoding times with and without the key/value cache, and their ratio.",
+    },
+    "zh": {
+        "head": ("解码", "用缓存（毫秒）", "不用缓存（毫秒）", "不用 ÷ 用"),
+        "translate": "翻译 {b} 个留出的数（{backend}）",
+        "step": "已有 {n} 个词元之后的一步（随机的 1 + 1 层，NumPy）",
+        "total": "一共 1,024 步贪心解码（同一个模型）",
+        "caption": (
+            "用与不用键值缓存的贪心解码，由 python -m benchmarks.decode 在 {machine} 上以单线程、"
+            "float32 测得（多次调用取中位数，{date}；运行期间的负载为 {load}，所以请比较同一次运行"
+            "得到的比值）。已有 n 个词元之后的一步：不用缓存时，这一步要让整段前缀再穿过解码器一"
+            "次；用缓存时，每一层只是一个新查询对 n 个缓存的键。本次运行中 n 从 {n0} 增加到 "
+            "{n1} 时测得的增长（log 时间对 log n 的斜率）用缓存为 n<sup>{c}</sup>，不用缓存为 "
+            "n<sup>{u}</sup>；在负载很高的机器上，较小的缓存耗时噪声更大。"
+        ),
+        "alt": "一张表，列出用与不用键值缓存时的解码时间及其比值。",
+    },
+}
+
+
+def _ms(value: float) -> str:
+    """Milliseconds with three significant digits, thousands separated, no exponent."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def decode_results() -> dict:
+    """`benchmarks/results/decode.json`, written by `python -m benchmarks.decode`."""
+    return json.loads(DECODE_RESULTS.read_text(encoding="utf-8"))
+
+
+@figure("transformer-decode-speed")
+def draw_decode_speed(lang: str) -> Figure:
+    """Table: decoding time with and without the KV cache, from the decode benchmark."""
+    t = SPEED_TEXT[lang]
+    data = decode_results()
+    rows = []
+    for backend in ("numpy", "torch"):
+        for batch in (1, 64):
+            times = data["translator"].get(f"{backend}_batch_{batch}_ms")
+            if times is None:
+                continue
+            label = t["translate"].format(
+                b=batch,
+                s="" if batch == 1 else "s",
+                backend="NumPy" if backend == "numpy" else "PyTorch",
+            )
+            rows.append((label, times["cached"], times["uncached"], times["uncached_over_cached"]))
+    long = data["long"]
+    for n, cached, uncached, ratio in zip(
+        long["n"],
+        long["numpy"]["cached_step_ms"],
+        long["numpy"]["uncached_step_ms"],
+        long["numpy"]["uncached_over_cached"],
+        strict=True,
+    ):
+        rows.append((t["step"].format(n=n), cached, uncached, ratio))
+    totals = long["numpy"].get("greedy_1024_steps_s")
+    if totals is not None:  # seconds, shown in milliseconds like the other rows
+        rows.append(
+            (
+                t["total"],
+                totals["cached"] * 1000,
+                totals["uncached"] * 1000,
+                totals["uncached_over_cached"],
+            )
+        )
+    body = "".join(
+        f"<tr><td>{escape(label)}</td><td>{_ms(cached)}</td><td>{_ms(uncached)}</td>"
+        f"<td>{ratio:.1f}</td></tr>"
+        for label, cached, uncached, ratio in rows
+    )
+    head = "".join(f"<th>{escape(h)}</th>" for h in t["head"])
+    table = f'<table class="qkv-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    load = data["load_average"]
+    fmt = {
+        "machine": data["machine"],
+        "date": data["date"][:10],
+        "load": f"{min(load):.1f}–{max(load):.1f}",
+        "n0": long["n"][0],
+        "n1": long["n"][-1],
+        "c": f"{long['numpy']['cached_growth_exponent']:.1f}",
+        "u": f"{long['numpy']['uncached_growth_exponent']:.1f}",
+    }
+    return Figure(table, t["caption"].format(**fmt), t["alt"])
