@@ -1,14 +1,16 @@
-"""Benchmarks of qkv against PyTorch's own attention (issue 5), one command:
+"""Benchmarks of qkv against PyTorch's own attention, one command:
 
     python -m benchmarks.run             # full CPU run, float32 -> benchmarks/results/cpu.{json,md}
     python -m benchmarks.run --quick     # about a minute -> benchmarks/results/cpu-quick.{json,md}
     python -m benchmarks.run --threads 1 # pin NumPy's and PyTorch's thread pools to one thread
+    python -m benchmarks.run --threads 1 --skip mha --merge   # parts 2 and 3 only, merged into
+                                         # the saved cpu.json (part 1 kept from the last run)
     python -m benchmarks.run --device cuda --dtype float16   # -> cuda-float16.{json,md}
 
 The CUDA mode (`--device cuda --dtype float16|bfloat16`, seq up to 16384 in part 2, PyTorch
-only) exists for a machine with a GPU; it has not been run yet for the saved results.
+only) exists for a machine with a GPU; `python -m benchmarks.gpu` runs it with the CUDA tests.
 
-Two parts, both measured in one process so every ratio compares runs taken minutes apart at most:
+Three parts, each measured in one process so every ratio compares runs taken minutes apart at most:
 
 1. **Multi-head attention forward** (batch 4, d_model 512, 8 heads, self-attention, eval mode under
    `torch.inference_mode()`), seq in {128, 512, 2048}: `qkv.numpy.multi_head_attention`,
@@ -26,7 +28,15 @@ Two parts, both measured in one process so every ratio compares runs taken minut
    the method); on CUDA by `torch.cuda.max_memory_allocated`. The naive version is run up to
    `--naive-max-seq` (default 16384 on CPU: at 32768 its float32 scores alone take 4 GiB and
    its peak is several times that); beyond it the table shows its peak extrapolated as
-   O(seq^2) from the largest run.
+   O(seq^2) from the largest run. The ratio `torch_tiled / f_sdpa` is kept per row.
+3. **Forward and backward**, the same shapes, seq up to `--backward-seqs` (default 1024 to
+   8192): one call computes `out` and the gradients of the loss `(out * grad_out).sum()` with
+   respect to query, key and value, for autograd through the naive
+   `qkv.torch.scaled_dot_product_attention` (it keeps the `(seq, seq)` weights for the
+   backward pass), `qkv.torch.tiled_attention` (its own backward pass, which recomputes the
+   tiles) and `F.scaled_dot_product_attention`; and `qkv.numpy.tiled_attention_backward`. Peak
+   memory as in part 2 (each PyTorch point in a fresh subprocess, NumPy by tracemalloc). The
+   ratio `torch_tiled_fwd_bwd / f_sdpa_fwd_bwd` is kept per row.
 
 Timing: for each case, `--warmup` untimed calls, then `--reps` timed calls back to back
 (`time.perf_counter`, CUDA synchronised); the median is reported in milliseconds (the minimum and
@@ -80,6 +90,13 @@ TILED_LABELS = {
     "torch_naive": "qkv.torch scaled_dot_product_attention",
     "torch_tiled": "qkv.torch tiled_attention",
     "f_sdpa": "F.scaled_dot_product_attention",
+}
+# labels of part 3: forward and backward
+BACKWARD_LABELS = {
+    "torch_naive_fwd_bwd": "autograd through qkv.torch scaled_dot_product_attention",
+    "torch_tiled_fwd_bwd": "qkv.torch tiled_attention (tiled backward)",
+    "f_sdpa_fwd_bwd": "F.scaled_dot_product_attention, autograd",
+    "numpy_tiled_backward": "qkv.numpy tiled_attention_backward (forward included)",
 }
 
 
@@ -146,6 +163,24 @@ def timed_ms(cases: dict, *, warmup: int, reps: int, device: str = "cpu") -> dic
             _sync(device)
             times[name].append((time.perf_counter() - start) * 1e3)
     return times
+
+
+def paired_ratios(fn_a, fn_b, *, reps: int, device: str = "cpu") -> list[float]:
+    """`reps` ratios time(fn_a) / time(fn_b), each from two calls made back to back (the order
+    alternates from pair to pair). On a shared machine the load changes from minute to minute;
+    a ratio of two calls made seconds apart is far less sensitive to it than a ratio of two
+    medians taken minutes apart."""
+    ratios = []
+    for rep in range(reps):
+        seconds = {}
+        for name, fn in (("a", fn_a), ("b", fn_b)) if rep % 2 == 0 else (("b", fn_b), ("a", fn_a)):
+            _sync(device)
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            seconds[name] = time.perf_counter() - start
+        ratios.append(seconds["a"] / seconds["b"])
+    return ratios
 
 
 # --- part 1: multi-head attention ---------------------------------------------------------------
@@ -271,6 +306,35 @@ def tiled_call(name: str, inputs, block_size: int):
     raise ValueError(f"unknown case {name!r}")
 
 
+def backward_call(name: str, inputs, block_size: int):
+    """The call of part 3 named `name`: forward and backward on (query, key, value).
+
+    `grad_out` is fixed (a seeded random array), so every case computes the same gradients.
+    """
+    query, key, value = inputs
+    if name == "numpy_tiled_backward":
+        grad_out = np.random.default_rng(1).standard_normal(query.shape, dtype=np.float32)
+        return lambda: qn.tiled_attention_backward(
+            query, key, value, grad_out, block_size=block_size
+        )
+    attend = {
+        "torch_naive_fwd_bwd": lambda q, k, v: qt.scaled_dot_product_attention(q, k, v)[0],
+        "torch_tiled_fwd_bwd": lambda q, k, v: qt.tiled_attention(q, k, v, block_size=block_size),
+        "f_sdpa_fwd_bwd": F.scaled_dot_product_attention,
+    }[name]
+    leaves = [t.detach().requires_grad_() for t in inputs]
+    grad_out = torch.from_numpy(
+        np.random.default_rng(1).standard_normal(tuple(query.shape), dtype=np.float32)
+    ).to(query.device, query.dtype)
+
+    def call():
+        with torch.enable_grad():
+            out = attend(*leaves)
+            return torch.autograd.grad(out, leaves, grad_out)
+
+    return call
+
+
 def numpy_peak_mib(fn) -> float:
     """Peak traced allocation of one call, above what was allocated before it (tracemalloc)."""
     tracemalloc.start()
@@ -284,7 +348,9 @@ def numpy_peak_mib(fn) -> float:
 
 
 def torch_cpu_peak_mib(name: str, seq: int, d: int, block_size: int) -> float:
-    """Growth of the peak resident set during one call, measured in a fresh subprocess."""
+    """Growth of the peak resident set during one call, measured in a fresh subprocess.
+
+    `name` is a case of part 2 (forward) or of part 3 (forward and backward)."""
     code = (
         "import sys; from benchmarks.run import _rss_probe; "
         f"_rss_probe({name!r}, {seq}, {d}, {block_size})"
@@ -310,9 +376,11 @@ def _rss_probe(name: str, seq: int, d: int, block_size: int) -> None:
     Writing "5" to /proc/self/clear_refs resets the peak resident set (VmHWM) to the current
     one (Linux >= 4.0), so VmHWM after the call is the call's own peak.
     """
-    with torch.inference_mode():
-        tiled_call(name, _tiled_inputs(64, d, "torch"), block_size)()  # load kernels
-        fn = tiled_call(name, _tiled_inputs(seq, d, "torch"), block_size)
+    backward = name in BACKWARD_LABELS
+    make = backward_call if backward else tiled_call
+    with torch.inference_mode(not backward):
+        make(name, _tiled_inputs(64, d, "torch"), block_size)()  # load kernels
+        fn = make(name, _tiled_inputs(seq, d, "torch"), block_size)
         Path("/proc/self/clear_refs").write_text("5")
         before = _status_mib("VmRSS")
         fn()
@@ -349,6 +417,11 @@ def run_tiled(args) -> dict:
                 cases, warmup=args.tiled_warmup, reps=args.tiled_reps, device=args.device
             )
             times = {n: statistics.median(t) for n, t in samples.items()}
+            paired = {}
+            if "torch_tiled" in cases and "f_sdpa" in cases:
+                paired["torch_tiled / f_sdpa"] = paired_ratios(
+                    cases["torch_tiled"], cases["f_sdpa"], reps=args.pair_reps, device=args.device
+                )
             peaks = {}
             for n, fn in cases.items():
                 if n.startswith("numpy"):
@@ -368,6 +441,12 @@ def run_tiled(args) -> dict:
                 "min_ms": {k: round(min(v), 2) for k, v in samples.items()},
                 "peak_mib": {k: round(v, 1) for k, v in peaks.items()},
                 "naive_not_run": extrapolated,
+                "ratios": _ratios(times, [("torch_tiled", "f_sdpa")]),
+                "ratios_of_min": _ratios(
+                    {k: min(v) for k, v in samples.items()}, [("torch_tiled", "f_sdpa")]
+                ),
+                "paired_ratios": {k: round(statistics.median(v), 3) for k, v in paired.items()},
+                "paired_samples": {k: [round(x, 3) for x in v] for k, v in paired.items()},
             }
         )
     # extrapolate the naive peaks that were not run: O(seq^2) from the largest measured seq
@@ -389,6 +468,75 @@ def run_tiled(args) -> dict:
         "d_v": args.head_dim,
         "block_size": args.block_size,
         "naive_max_seq": args.naive_max_seq,
+        "rows": rows,
+    }
+
+
+def _ratios(times: dict, pairs) -> dict:
+    """{"a / b": times[a] / times[b]} for the pairs measured in `times`, rounded."""
+    return {
+        f"{a} / {b}": round(times[a] / times[b], 3) for a, b in pairs if a in times and b in times
+    }
+
+
+# --- part 3: forward and backward --------------------------------------------------------------
+
+
+def run_backward(args) -> dict:
+    names = list(BACKWARD_LABELS)
+    if args.device == "cuda":
+        names = ["torch_naive_fwd_bwd", "torch_tiled_fwd_bwd", "f_sdpa_fwd_bwd"]
+    pairs = [("torch_tiled_fwd_bwd", "f_sdpa_fwd_bwd"), ("torch_naive_fwd_bwd", "f_sdpa_fwd_bwd")]
+    rows = []
+    for seq in args.backward_seqs:
+        inputs = {
+            backend: _tiled_inputs(seq, args.head_dim, backend, args.device, args.dtype)
+            for backend in ("numpy", "torch")
+        }
+        cases = {
+            n: backward_call(
+                n, inputs["numpy" if n.startswith("numpy") else "torch"], args.block_size
+            )
+            for n in names
+        }
+        samples = timed_ms(
+            cases, warmup=args.tiled_warmup, reps=args.tiled_reps, device=args.device
+        )
+        times = {n: statistics.median(t) for n, t in samples.items()}
+        paired = {
+            f"{a} / {b}": paired_ratios(cases[a], cases[b], reps=args.pair_reps, device=args.device)
+            for a, b in pairs[:1]
+        }
+        peaks = {}
+        for n, fn in cases.items():
+            if n.startswith("numpy"):
+                peaks[n] = numpy_peak_mib(fn)
+            elif args.device == "cuda":
+                peaks[n] = cuda_peak_mib(fn)
+            elif args.rss:
+                peaks[n] = torch_cpu_peak_mib(n, seq, args.head_dim, args.block_size)
+        del inputs, cases
+        for n in names:
+            peak = f"{peaks[n]:9.1f} MiB" if n in peaks else ""
+            print(f"  fwd+bwd seq={seq:6d} {n:22s} {times[n]:10.1f} ms {peak}", flush=True)
+        rows.append(
+            {
+                "seq": seq,
+                "median_ms": {k: round(v, 2) for k, v in times.items()},
+                "min_ms": {k: round(min(v), 2) for k, v in samples.items()},
+                "peak_mib": {k: round(v, 1) for k, v in peaks.items()},
+                "ratios": _ratios(times, pairs),
+                "ratios_of_min": _ratios({k: min(v) for k, v in samples.items()}, pairs),
+                "paired_ratios": {k: round(statistics.median(v), 3) for k, v in paired.items()},
+                "paired_samples": {k: [round(x, 3) for x in v] for k, v in paired.items()},
+            }
+        )
+    return {
+        "batch": 1,
+        "heads": 1,
+        "d_k": args.head_dim,
+        "d_v": args.head_dim,
+        "block_size": args.block_size,
         "rows": rows,
     }
 
@@ -502,6 +650,50 @@ def markdown(results: dict) -> str:
                     cells.append("")
             lines.append(f"| {row['seq']} | " + " | ".join(cells) + " |")
         lines.append("")
+        if all("paired_ratios" in row for row in tiled["rows"]):
+            lines += [
+                "`qkv.torch tiled_attention / F.scaled_dot_product_attention`, median of "
+                "back-to-back pairs (of medians in brackets): "
+                + ", ".join(
+                    f"seq {row['seq']}: {row['paired_ratios']['torch_tiled / f_sdpa']:.2f} "
+                    f"({row['ratios']['torch_tiled / f_sdpa']:.2f})"
+                    for row in tiled["rows"]
+                    if "torch_tiled / f_sdpa" in row["paired_ratios"]
+                )
+                + ".",
+                "",
+            ]
+    backward = results.get("backward")
+    if backward:
+        lines += [
+            f"## Forward and backward (one head, d_k = d_v = {backward['d_k']}, "
+            f"block_size {backward['block_size']})",
+            "",
+            "Median ms of one forward and backward pass; in brackets the peak extra memory in "
+            "MiB (each PyTorch point in a fresh process).",
+            "",
+        ]
+        names = [n for n in BACKWARD_LABELS if n in backward["rows"][0]["median_ms"]]
+        lines += [
+            "| seq | "
+            + " | ".join(BACKWARD_LABELS[n] for n in names)
+            + " | tiled / SDPA, pairs (medians) |"
+        ]
+        lines += ["|---:|" + "---:|" * (len(names) + 1)]
+        for row in backward["rows"]:
+            cells = []
+            for n in names:
+                peak = row["peak_mib"].get(n)
+                cells.append(
+                    f"{row['median_ms'][n]:.1f}" + (f" ({peak:.1f})" if peak is not None else "")
+                )
+            name = "torch_tiled_fwd_bwd / f_sdpa_fwd_bwd"
+            if name in row["ratios"] and name in row.get("paired_ratios", {}):
+                cells.append(f"{row['paired_ratios'][name]:.2f} ({row['ratios'][name]:.2f})")
+            else:
+                cells.append("")
+            lines.append(f"| {row['seq']} | " + " | ".join(cells) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -523,7 +715,16 @@ def parse_args(argv=None):
     parser.add_argument("--d-model", type=int, default=512)
     parser.add_argument("--heads", type=int, default=8)
     parser.add_argument("--head-dim", type=int, default=64, help="d_k = d_v of part 2")
-    parser.add_argument("--skip", choices=["mha", "tiled"], action="append", default=[])
+    parser.add_argument("--backward-seqs", type=int, nargs="+", help="part 3 sequence lengths")
+    parser.add_argument(
+        "--pair-reps", type=int, default=3, help="back-to-back pairs per ratio (parts 2 and 3)"
+    )
+    parser.add_argument("--skip", choices=["mha", "tiled", "backward"], action="append", default=[])
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="update the parts that were run in the existing results file, keep the others",
+    )
     parser.add_argument(
         "--no-rss", dest="rss", action="store_false", help="skip the torch CPU RSS probes"
     )
@@ -550,6 +751,8 @@ def parse_args(argv=None):
             args.tiled_seqs = [1024, 2048, 4096, 8192, 16384]
         else:
             args.tiled_seqs = [1024, 2048, 4096, 8192, 16384, 32768]
+    if args.backward_seqs is None:
+        args.backward_seqs = [1024, 2048] if args.quick else [1024, 2048, 4096, 8192]
     if args.naive_max_seq is None:
         args.naive_max_seq = 16384
     if args.reps is None:
@@ -589,6 +792,26 @@ def rebuild_report(path: Path) -> dict:
     return results
 
 
+def merge(saved: dict, new: dict) -> dict:
+    """The saved results with the parts of `new` that were run replacing theirs.
+
+    Each part keeps the machine and settings it was measured with (`machine`/`settings` inside
+    the part); the top-level ones become those of the newest run."""
+    merged = dict(saved)
+    for part in ("mha", "targets", "tiled", "backward"):
+        if part in new:
+            merged[part] = new[part]
+            if part != "targets":
+                merged[part]["machine"] = new["machine"]
+                merged[part]["settings"] = new["settings"]
+    for part in ("mha", "tiled", "backward"):
+        if part in saved and part not in new and "machine" not in saved[part]:
+            merged[part]["machine"] = saved["machine"]
+            merged[part]["settings"] = saved["settings"]
+    merged["machine"], merged["settings"] = new["machine"], new["settings"]
+    return merged
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.report_only is not None:
@@ -616,9 +839,15 @@ def main(argv=None) -> dict:
     if "tiled" not in args.skip:
         print("tiled versus naive attention", flush=True)
         results["tiled"] = run_tiled(args)
+    if "backward" not in args.skip:
+        print("forward and backward", flush=True)
+        results["backward"] = run_backward(args)
     results["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     results["settings"]["wall_s"] = round(time.perf_counter() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
+    saved = args.out / f"{args.name}.json"
+    if args.merge and saved.exists():
+        results = merge(json.loads(saved.read_text(encoding="utf-8")), results)
     (args.out / f"{args.name}.json").write_text(json.dumps(results, indent=1) + "\n")
     (args.out / f"{args.name}.md").write_text(markdown(results))
     print(f"wrote {args.out / args.name}.json and .md in {results['settings']['wall_s']} s")

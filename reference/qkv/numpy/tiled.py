@@ -1,5 +1,6 @@
-r"""Tiled attention with an online softmax: the result of scaled dot-product attention without
-ever holding the `(seq_q, seq_k)` score matrix (the idea behind FlashAttention).
+r"""Tiled attention with an online softmax, forward and backward: the result of scaled dot-product
+attention and its gradients without ever holding the `(seq_q, seq_k)` score matrix (the idea
+behind FlashAttention).
 
 Dimension names: `*batch` (any leading axes), `seq_q` queries, `seq_k` keys and values, `d_k`
 (query and key features), `d_v` (value features), `block_size` rows of a tile.
@@ -7,8 +8,11 @@ Dimension names: `*batch` (any leading axes), `seq_q` queries, `seq_k` keys and 
 Queries are cut into blocks of `block_size` rows and keys/values into blocks of `block_size` rows.
 For one query block, the key blocks are visited in order while three running quantities per query
 row are kept: the largest score seen so far $m$, the softmax normaliser $\ell$ measured against
-$m$, and the unnormalised output $o$. Peak extra memory is one `(block_size, block_size)` tile
-per batch element plus the `(seq_q, d_v)` output: O(seq · d), not O(seq²).
+$m$, and the unnormalised output $o$. The forward pass keeps the output and, per query row, the
+log-sum-exp $L = m + \log \ell$ of its scores; the backward pass recomputes each tile of weights
+from them, $P = e^{S - L}$, instead of storing the `(seq_q, seq_k)` weights. Peak extra memory is
+one `(block_size, block_size)` tile per batch element plus arrays of the inputs' size:
+O(seq · d), not O(seq²).
 """
 
 from __future__ import annotations
@@ -17,9 +21,18 @@ import math
 
 import numpy as np
 
-from qkv._checks import check_attention, check_int, check_real
+from qkv._checks import (
+    _broadcast,
+    check_arrays,
+    check_attention,
+    check_int,
+    check_real,
+    check_same_dtype,
+    fail,
+    shape_of,
+)
 
-__all__ = ["tiled_attention"]
+__all__ = ["tiled_attention", "tiled_attention_backward"]
 
 
 def _key_blocks(i0, i1, seq_k, block_size, is_causal):
@@ -30,6 +43,31 @@ def _key_blocks(i0, i1, seq_k, block_size, is_causal):
     """
     stop = min(seq_k, i1) if is_causal else seq_k
     return [(j0, min(j0 + block_size, stop)) for j0 in range(0, stop, block_size)]
+
+
+def _query_blocks(j0, j1, seq_q, block_size, is_causal):
+    """The query blocks `(i0, i1)` whose tiles with keys `j0 .. j1 - 1` the backward pass visits.
+
+    The same tiles as the forward pass: with `is_causal`, a query block that ends at or before
+    key `j0` sees none of these keys and is skipped.
+    """
+    blocks = [(i0, min(i0 + block_size, seq_q)) for i0 in range(0, seq_q, block_size)]
+    return [(i0, i1) for i0, i1 in blocks if not is_causal or i1 > j0]
+
+
+def _allowed(mask, i0, i1, j0, j1, is_causal):
+    """The boolean tile `(..., bq, bk)` of what may be attended, or None when everything may."""
+    allowed = None if mask is None else mask[..., i0:i1, j0:j1]  # (..., bq, bk)
+    if is_causal and j1 - 1 > i0:
+        # this tile crosses the diagonal: key j is visible to query i when j <= i
+        below = np.arange(j0, j1) <= np.arange(i0, i1)[:, None]  # (bq, bk)
+        allowed = below if allowed is None else allowed & below
+    return allowed
+
+
+def _work_dtype(dtype):
+    """float16 tiles are summed in float32, as the one-shot softmax does."""
+    return np.dtype(np.float32) if dtype == np.float16 else np.dtype(dtype)
 
 
 def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False, block_size=128):
@@ -52,6 +90,10 @@ def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False
     With `is_causal`, key blocks lying entirely above the diagonal are skipped, so causal
     attention does about half the work.
 
+    The forward pass also computes the log-sum-exp $L = m_T + \log \ell_T$ of each row, from
+    which [`tiled_attention_backward`][qkv.numpy.tiled_attention_backward] recomputes the tiles
+    of weights for the gradients (PyTorch's twin is differentiable through it).
+
     Args:
         query: `(*batch, seq_q, d_k)`.
         key: `(*batch, seq_k, d_k)`.
@@ -64,7 +106,8 @@ def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False
             on it (up to rounding); memory and speed do.
 
     Returns:
-        `out` of shape `(*batch, seq_q, d_v)`, in the dtype of the inputs.
+        `out` of shape `(*batch, seq_q, d_v)`, in the dtype of the inputs (float16 tiles are
+        accumulated in float32).
 
     Raises:
         TypeError: non-NumPy or mixed inputs, non-floating or mismatched dtypes, a non-boolean
@@ -95,19 +138,32 @@ def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False
         True
     """
     name = "tiled_attention"
-    scores_shape = check_attention(name, "numpy", query, key, value, mask)
+    check_attention(name, "numpy", query, key, value, mask)
     check_real(name, "scale", scale)
     check_int(name, "block_size", block_size, minimum=1)
+    out, _ = _tiled_attention(query, key, value, mask, scale, is_causal, block_size)
+    return out
+
+
+def _tiled_attention(query, key, value, mask, scale, is_causal, block_size):
+    r"""The forward pass of `tiled_attention`, unchecked: returns `(out, lse)`.
+
+    `lse` `(*batch, seq_q, 1)` is the log-sum-exp $L = m + \log \ell$ of each query row's
+    scores, in the working dtype, $-\infty$ for a row whose keys are all masked.
+    """
     seq_q, d_k = query.shape[-2:]
     seq_k, d_v = value.shape[-2:]
-    batch = scores_shape[:-2]
+    batch = _broadcast(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     if mask is not None:
         # a view with full (seq_q, seq_k) axes, so tiles can be sliced from it (no copy)
         mask = np.broadcast_to(mask, (*mask.shape[:-2], seq_q, seq_k))
     scale = 1.0 / math.sqrt(d_k) if scale is None else scale
-    # float16 tiles are summed in float32, as the one-shot softmax does
-    work = np.float32 if query.dtype == np.float16 else query.dtype
+    work = _work_dtype(query.dtype)
     out = np.zeros((*batch, seq_q, d_v), dtype=query.dtype)
+    lse = np.zeros((*batch, seq_q, 1), dtype=work)
+
+    # the keys transposed once: each tile's product then reads rows of contiguous memory
+    key_t = np.ascontiguousarray(np.swapaxes(key, -1, -2))  # (*batch, d_k, seq_k)
 
     for i0 in range(0, seq_q, block_size):
         i1 = min(i0 + block_size, seq_q)
@@ -119,15 +175,11 @@ def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False
         ell = np.zeros((*batch, bq, 1), dtype=work)  # (*batch, bq, 1)
         o = np.zeros((*batch, bq, d_v), dtype=work)  # (*batch, bq, d_v)
         for j0, j1 in _key_blocks(i0, i1, seq_k, block_size, is_causal):
-            k = key[..., j0:j1, :]  # (*batch, bk, d_k)
+            k_t = key_t[..., j0:j1]  # (*batch, d_k, bk)
             v = value[..., j0:j1, :]  # (*batch, bk, d_v)
             # 3. one tile of scores: (*batch, bq, d_k) @ (*batch, d_k, bk) -> (*batch, bq, bk)
-            scores = np.matmul(q, np.swapaxes(k, -1, -2)).astype(work, copy=False)
-            allowed = None if mask is None else mask[..., i0:i1, j0:j1]  # (..., bq, bk)
-            if is_causal and j1 - 1 > i0:
-                # this tile crosses the diagonal: key j is visible to query i when j <= i
-                below = np.arange(j0, j1) <= np.arange(i0, i1)[:, None]  # (bq, bk)
-                allowed = below if allowed is None else allowed & below
+            scores = np.matmul(q, k_t).astype(work)
+            allowed = _allowed(mask, i0, i1, j0, j1, is_causal)  # (..., bq, bk)
             if allowed is not None:
                 scores = np.where(allowed, scores, -np.inf)
             # 4. new running maximum; rows with nothing visible yet keep -inf, so subtract 0 there
@@ -139,8 +191,163 @@ def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False
             alpha = np.exp(m - shift)  # (*batch, bq, 1)
             ell = alpha * ell + p.sum(axis=-1, keepdims=True)  # (*batch, bq, 1)
             # (*batch, bq, bk) @ (*batch, bk, d_v) -> (*batch, bq, d_v)
-            o = alpha * o + np.matmul(p.astype(v.dtype, copy=False), v).astype(work, copy=False)
+            o = alpha * o + np.matmul(p.astype(v.dtype), v).astype(work)
             m = m_new
         # 7. normalise; a row that saw no visible key has ell = 0 and o = 0: divide it by 1
-        out[..., i0:i1, :] = o / np.where(ell > 0, ell, 1.0)  # (*batch, bq, d_v)
-    return out
+        ell = np.where(ell > 0, ell, 1.0)  # (*batch, bq, 1)
+        out[..., i0:i1, :] = o / ell  # (*batch, bq, d_v)
+        # 8. log-sum-exp of each row for the backward pass: L = m + log(ell), -inf if empty
+        lse[..., i0:i1, :] = m + np.log(ell)  # (*batch, bq, 1)
+    return out, lse
+
+
+def tiled_attention_backward(
+    query, key, value, grad_out, mask=None, *, scale=None, is_causal=False, block_size=128
+):
+    r"""The gradients of [`tiled_attention`][qkv.numpy.tiled_attention], tile by tile.
+
+    Given $\partial \mathcal{L} / \partial O = dO$, returns $dQ$, $dK$, $dV$ without holding the
+    `(seq_q, seq_k)` weights. The forward pass is run first for `out` and the log-sum-exp $L$ of
+    each query row; then, for each key block and each query block that sees it, the tile of
+    weights is recomputed from the scores, $P = e^{S - L}$ with $S = s\,QK^\top$, and
+
+    - $dV \mathrel{+}= P^\top dO$ (the output is $O = PV$);
+    - $dP = dO\, V^\top$;
+    - $dS = P \circ (dP - D)$ with $D = \operatorname{rowsum}(dO \circ O)$, the softmax's
+      backward: $D_i = \sum_j P_{ij}\, dP_{ij}$, computed once from `out`;
+    - $dQ \mathrel{+}= dS\, K \cdot s$ and $dK \mathrel{+}= dS^\top Q \cdot s$.
+
+    With `is_causal` the tiles above the diagonal are skipped, as in the forward pass. A query row
+    whose keys are all masked has $L = -\infty$, zero weights and zero gradients.
+
+    Args:
+        query: `(*batch, seq_q, d_k)`.
+        key: `(*batch, seq_k, d_k)`.
+        value: `(*batch, seq_k, d_v)`.
+        grad_out: `(*batch, seq_q, d_v)`, the gradient of a loss with respect to `out`.
+        mask: optional boolean array, broadcastable to `(*batch, seq_q, seq_k)`; `True` = may
+            attend.
+        scale: factor applied to the scores; default $1/\sqrt{d_k}$.
+        is_causal: if true, query `i` may attend key `j` only when `j <= i` (combined with `mask`).
+        block_size: rows per query tile and per key/value tile, `>= 1`.
+
+    Returns:
+        `(grad_query, grad_key, grad_value)`, each of the shape and dtype of its input.
+
+    Raises:
+        TypeError: non-NumPy or mixed inputs, non-floating or mismatched dtypes, a non-boolean
+            mask, a non-real `scale`, a non-integer `block_size`.
+        ValueError: wrong ranks, mismatched `d_k` or `seq_k`, batch axes or a mask that do not
+            broadcast, a `grad_out` whose shape is not that of `out`, `block_size < 1`.
+
+    Examples:
+        With one key, the weight is 1 whatever the scores: the query and key get no gradient and
+        the value gets `grad_out`:
+
+        >>> import numpy as np
+        >>> from qkv.numpy import tiled_attention, tiled_attention_backward
+        >>> query = np.array([[1.0, 2.0]])
+        >>> key = np.array([[3.0, 4.0]])
+        >>> value = np.array([[5.0, 6.0]])
+        >>> grad_out = np.array([[1.0, -1.0]])
+        >>> grad_query, grad_key, grad_value = tiled_attention_backward(query, key, value, grad_out)
+        >>> grad_query, grad_key, grad_value
+        (array([[0., 0.]]), array([[0., 0.]]), array([[ 1., -1.]]))
+
+        One entry of `grad_query` against a central difference of the loss
+        $\sum O \circ dO$ (the loss whose gradient with respect to $O$ is $dO$):
+
+        >>> rng = np.random.default_rng(0)
+        >>> q, k, v, d_out = rng.standard_normal((4, 2, 5, 4))
+        >>> grads = tiled_attention_backward(q, k, v, d_out, is_causal=True, block_size=2)
+        >>> step = np.zeros_like(q)
+        >>> step[1, 3, 0] = 1e-6
+        >>> loss_up = (tiled_attention(q + step, k, v, is_causal=True) * d_out).sum()
+        >>> loss_down = (tiled_attention(q - step, k, v, is_causal=True) * d_out).sum()
+        >>> bool(np.isclose(grads[0][1, 3, 0], (loss_up - loss_down) / 2e-6))
+        True
+    """
+    name = "tiled_attention_backward"
+    scores_shape = check_attention(name, "numpy", query, key, value, mask)
+    check_arrays(name, "numpy", grad_out=grad_out)
+    check_same_dtype(name, query=query, grad_out=grad_out)
+    out_shape = (*scores_shape[:-1], shape_of(value)[-1])
+    if shape_of(grad_out) != out_shape:
+        fail(
+            name,
+            "grad_out must have the shape of out (*batch, seq_q, d_v)",
+            grad_out=grad_out,
+            out=out_shape,
+        )
+    check_real(name, "scale", scale)
+    check_int(name, "block_size", block_size, minimum=1)
+    out, lse = _tiled_attention(query, key, value, mask, scale, is_causal, block_size)
+    return _tiled_attention_backward(
+        query, key, value, grad_out, out, lse, mask, scale, is_causal, block_size
+    )
+
+
+def _sum_to_shape(x, shape):
+    """Sum the broadcast batch axes of a gradient back to the shape of its input."""
+    x = x.sum(axis=tuple(range(x.ndim - len(shape))))  # the leading axes the input lacks
+    return x.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)
+
+
+def _tiled_attention_backward(
+    query, key, value, grad_out, out, lse, mask, scale, is_causal, block_size
+):
+    """The backward pass of `tiled_attention`, unchecked, from the forward's `out` and `lse`."""
+    seq_q, d_k = query.shape[-2:]
+    seq_k, d_v = value.shape[-2:]
+    batch = out.shape[:-2]
+    if mask is not None:
+        # a view with full (seq_q, seq_k) axes, so tiles can be sliced from it (no copy)
+        mask = np.broadcast_to(mask, (*mask.shape[:-2], seq_q, seq_k))
+    scale = 1.0 / math.sqrt(d_k) if scale is None else scale
+    dtype, work = query.dtype, _work_dtype(query.dtype)
+    query, key, value, grad_out = (
+        t.astype(work, copy=False) for t in (query, key, value, grad_out)
+    )
+    # 1. D = rowsum(dO * O), one number per query row: the softmax backward's correction
+    delta = (grad_out * out.astype(work)).sum(axis=-1, keepdims=True)  # (*batch, seq_q, 1)
+    # rows with every key masked have lse = -inf: subtract 0 there, so P = exp(-inf) = 0
+    shift = np.where(np.isfinite(lse), lse, 0.0)  # (*batch, seq_q, 1)
+    grad_query = np.zeros((*batch, seq_q, d_k), dtype=work)
+    grad_key = np.zeros((*batch, seq_k, d_k), dtype=work)
+    grad_value = np.zeros((*batch, seq_k, d_v), dtype=work)
+
+    for j0 in range(0, seq_k, block_size):
+        j1 = min(j0 + block_size, seq_k)
+        k = key[..., j0:j1, :]  # (*batch, bk, d_k)
+        v = value[..., j0:j1, :]  # (*batch, bk, d_v)
+        dk = grad_key[..., j0:j1, :]  # (*batch, bk, d_k), a view: summed into in place
+        dv = grad_value[..., j0:j1, :]  # (*batch, bk, d_v)
+        for i0, i1 in _query_blocks(j0, j1, seq_q, block_size, is_causal):
+            q = query[..., i0:i1, :] * scale  # (*batch, bq, d_k)
+            do = grad_out[..., i0:i1, :]  # (*batch, bq, d_v)
+            # 2. recompute the scores: (*batch, bq, d_k) @ (*batch, d_k, bk) -> (*batch, bq, bk)
+            scores = np.matmul(q, np.swapaxes(k, -1, -2))
+            allowed = _allowed(mask, i0, i1, j0, j1, is_causal)  # (..., bq, bk)
+            if allowed is not None:
+                scores = np.where(allowed, scores, -np.inf)
+            # 3. the weights from the saved log-sum-exp, P = exp(S - L)
+            p = np.exp(scores - shift[..., i0:i1, :])  # (*batch, bq, bk)
+            # 4. dV += P^T dO: (*batch, bk, bq) @ (*batch, bq, d_v) -> (*batch, bk, d_v)
+            dv += np.matmul(np.swapaxes(p, -1, -2), do)
+            # 5. dP = dO V^T: (*batch, bq, d_v) @ (*batch, d_v, bk) -> (*batch, bq, bk)
+            dp = np.matmul(do, np.swapaxes(v, -1, -2))
+            # 6. dS = P * (dP - D)
+            ds = p * (dp - delta[..., i0:i1, :])  # (*batch, bq, bk)
+            # 7. dQ += dS K s: (*batch, bq, bk) @ (*batch, bk, d_k) -> (*batch, bq, d_k)
+            grad_query[..., i0:i1, :] += np.matmul(ds, k) * scale
+            # 8. dK += dS^T Q s (q is already scaled): (*batch, bk, bq) @ (*batch, bq, d_k)
+            dk += np.matmul(np.swapaxes(ds, -1, -2), q)
+    # 9. sum over batch axes that were broadcast, back in the inputs' dtype
+    return tuple(
+        _sum_to_shape(grad, shape).astype(dtype)
+        for grad, shape, dtype in (
+            (grad_query, query.shape, dtype),
+            (grad_key, key.shape, dtype),
+            (grad_value, value.shape, dtype),
+        )
+    )

@@ -1,5 +1,6 @@
-r"""Tiled attention with an online softmax: the result of scaled dot-product attention without
-ever holding the `(seq_q, seq_k)` score matrix (the idea behind FlashAttention).
+r"""Tiled attention with an online softmax, forward and backward: the result of scaled dot-product
+attention and its gradients without ever holding the `(seq_q, seq_k)` score matrix (the idea
+behind FlashAttention).
 
 Dimension names: `*batch` (any leading axes), `seq_q` queries, `seq_k` keys and values, `d_k`
 (query and key features), `d_v` (value features), `block_size` rows of a tile.
@@ -7,8 +8,11 @@ Dimension names: `*batch` (any leading axes), `seq_q` queries, `seq_k` keys and 
 Queries are cut into blocks of `block_size` rows and keys/values into blocks of `block_size` rows.
 For one query block, the key blocks are visited in order while three running quantities per query
 row are kept: the largest score seen so far $m$, the softmax normaliser $\ell$ measured against
-$m$, and the unnormalised output $o$. Peak extra memory is one `(block_size, block_size)` tile
-per batch element plus the `(seq_q, d_v)` output: O(seq · d), not O(seq²).
+$m$, and the unnormalised output $o$. The forward pass keeps the output and, per query row, the
+log-sum-exp $L = m + \log \ell$ of its scores; the backward pass recomputes each tile of weights
+from them, $P = e^{S - L}$, instead of storing the `(seq_q, seq_k)` weights. Peak extra memory is
+one `(block_size, block_size)` tile per batch element plus arrays of the inputs' size:
+O(seq · d), not O(seq²).
 """
 
 from __future__ import annotations
@@ -17,9 +21,19 @@ import math
 
 import torch
 
-from qkv._checks import check_attention, check_int, check_real
+from qkv._checks import (
+    _broadcast,
+    check_arrays,
+    check_attention,
+    check_int,
+    check_real,
+    check_same_device,
+    check_same_dtype,
+    fail,
+    shape_of,
+)
 
-__all__ = ["tiled_attention"]
+__all__ = ["tiled_attention", "tiled_attention_backward"]
 
 
 def _key_blocks(i0, i1, seq_k, block_size, is_causal):
@@ -30,6 +44,33 @@ def _key_blocks(i0, i1, seq_k, block_size, is_causal):
     """
     stop = min(seq_k, i1) if is_causal else seq_k
     return [(j0, min(j0 + block_size, stop)) for j0 in range(0, stop, block_size)]
+
+
+def _query_blocks(j0, j1, seq_q, block_size, is_causal):
+    """The query blocks `(i0, i1)` whose tiles with keys `j0 .. j1 - 1` the backward pass visits.
+
+    The same tiles as the forward pass: with `is_causal`, a query block that ends at or before
+    key `j0` sees none of these keys and is skipped.
+    """
+    blocks = [(i0, min(i0 + block_size, seq_q)) for i0 in range(0, seq_q, block_size)]
+    return [(i0, i1) for i0, i1 in blocks if not is_causal or i1 > j0]
+
+
+def _allowed(mask, i0, i1, j0, j1, is_causal, device):
+    """The boolean tile `(..., bq, bk)` of what may be attended, or None when everything may."""
+    allowed = None if mask is None else mask[..., i0:i1, j0:j1]  # (..., bq, bk)
+    if is_causal and j1 - 1 > i0:
+        # this tile crosses the diagonal: key j is visible to query i when j <= i
+        below = (
+            torch.arange(j0, j1, device=device) <= torch.arange(i0, i1, device=device)[:, None]
+        )  # (bq, bk)
+        allowed = below if allowed is None else allowed & below
+    return allowed
+
+
+def _work_dtype(dtype):
+    """float16 and bfloat16 tiles are summed in float32, as the one-shot softmax does."""
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
 
 
 def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False, block_size=128):
@@ -51,6 +92,11 @@ def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False
     A row whose keys are all masked keeps $\ell = 0$ and returns zeros (no NaN, no warning).
     With `is_causal`, key blocks lying entirely above the diagonal are skipped, so causal
     attention does about half the work.
+
+    The result is differentiable in O(seq · d) memory: the forward pass saves `out` and the
+    log-sum-exp $L = m_T + \log \ell_T$ of each row, and the backward pass is
+    [`tiled_attention_backward`][qkv.torch.tiled_attention_backward], which recomputes the
+    tiles. Fully masked rows get zero gradients.
 
     Args:
         query: `(*batch, seq_q, d_k)`.
@@ -96,19 +142,34 @@ def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False
         True
     """
     name = "tiled_attention"
-    scores_shape = check_attention(name, "torch", query, key, value, mask)
+    check_attention(name, "torch", query, key, value, mask)
     check_real(name, "scale", scale)
     check_int(name, "block_size", block_size, minimum=1)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (query, key, value)):
+        return _TiledAttention.apply(query, key, value, mask, scale, is_causal, block_size)
+    out, _ = _tiled_attention(query, key, value, mask, scale, is_causal, block_size)
+    return out
+
+
+def _tiled_attention(query, key, value, mask, scale, is_causal, block_size):
+    r"""The forward pass of `tiled_attention`, unchecked: returns `(out, lse)`.
+
+    `lse` `(*batch, seq_q, 1)` is the log-sum-exp $L = m + \log \ell$ of each query row's
+    scores, in the working dtype, $-\infty$ for a row whose keys are all masked.
+    """
     seq_q, d_k = query.shape[-2:]
     seq_k, d_v = value.shape[-2:]
-    batch = scores_shape[:-2]
+    batch = _broadcast(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     if mask is not None:
         # a view with full (seq_q, seq_k) axes, so tiles can be sliced from it (no copy)
         mask = mask.expand(*mask.shape[:-2], seq_q, seq_k)
     scale = 1.0 / math.sqrt(d_k) if scale is None else scale
-    # float16 and bfloat16 tiles are summed in float32, as the one-shot softmax does
-    work = torch.float32 if query.dtype in (torch.float16, torch.bfloat16) else query.dtype
+    work = _work_dtype(query.dtype)
     out = query.new_zeros((*batch, seq_q, d_v))
+    lse = query.new_zeros((*batch, seq_q, 1), dtype=work)
+
+    # the keys transposed once: each tile's product then reads rows of contiguous memory
+    key_t = key.transpose(-1, -2).contiguous()  # (*batch, d_k, seq_k)
 
     for i0 in range(0, seq_q, block_size):
         i1 = min(i0 + block_size, seq_q)
@@ -120,31 +181,199 @@ def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False
         ell = query.new_zeros((*batch, bq, 1), dtype=work)  # (*batch, bq, 1)
         o = query.new_zeros((*batch, bq, d_v), dtype=work)  # (*batch, bq, d_v)
         for j0, j1 in _key_blocks(i0, i1, seq_k, block_size, is_causal):
-            k = key[..., j0:j1, :]  # (*batch, bk, d_k)
+            k_t = key_t[..., j0:j1]  # (*batch, d_k, bk)
             v = value[..., j0:j1, :]  # (*batch, bk, d_v)
             # 3. one tile of scores: (*batch, bq, d_k) @ (*batch, d_k, bk) -> (*batch, bq, bk)
-            scores = torch.matmul(q, k.transpose(-1, -2)).to(work)
-            allowed = None if mask is None else mask[..., i0:i1, j0:j1]  # (..., bq, bk)
-            if is_causal and j1 - 1 > i0:
-                # this tile crosses the diagonal: key j is visible to query i when j <= i
-                below = (
-                    torch.arange(j0, j1, device=query.device)
-                    <= torch.arange(i0, i1, device=query.device)[:, None]
-                )  # (bq, bk)
-                allowed = below if allowed is None else allowed & below
+            scores = torch.matmul(q, k_t).to(work)
+            allowed = _allowed(mask, i0, i1, j0, j1, is_causal, query.device)  # (..., bq, bk)
             if allowed is not None:
-                scores = torch.where(allowed, scores, -math.inf)
+                scores = scores.masked_fill_(~allowed, -math.inf)
             # 4. new running maximum; rows with nothing visible yet keep -inf, so subtract 0 there
             m_new = torch.maximum(m, scores.amax(dim=-1, keepdim=True))  # (*batch, bq, 1)
             shift = torch.where(torch.isfinite(m_new), m_new, 0.0)  # (*batch, bq, 1)
             # 5. exponentials against the new maximum; masked scores give exp(-inf) = 0
-            p = torch.exp(scores - shift)  # (*batch, bq, bk)
+            p = scores.sub_(shift).exp_()  # (*batch, bq, bk), in place of the scores
             # 6. rescale what was summed against the old maximum: alpha = exp(m_old - m_new)
             alpha = torch.exp(m - shift)  # (*batch, bq, 1)
-            ell = alpha * ell + p.sum(dim=-1, keepdim=True)  # (*batch, bq, 1)
+            ell = ell.mul_(alpha).add_(p.sum(dim=-1, keepdim=True))  # (*batch, bq, 1)
             # (*batch, bq, bk) @ (*batch, bk, d_v) -> (*batch, bq, d_v)
-            o = alpha * o + torch.matmul(p.to(v.dtype), v).to(work)
+            o = o.mul_(alpha).add_(torch.matmul(p.to(v.dtype), v).to(work))
             m = m_new
         # 7. normalise; a row that saw no visible key has ell = 0 and o = 0: divide it by 1
-        out[..., i0:i1, :] = o / torch.where(ell > 0, ell, 1.0)  # (*batch, bq, d_v)
-    return out
+        ell = torch.where(ell > 0, ell, 1.0)  # (*batch, bq, 1)
+        out[..., i0:i1, :] = o / ell  # (*batch, bq, d_v)
+        # 8. log-sum-exp of each row for the backward pass: L = m + log(ell), -inf if empty
+        lse[..., i0:i1, :] = m + torch.log(ell)  # (*batch, bq, 1)
+    return out, lse
+
+
+def tiled_attention_backward(
+    query, key, value, grad_out, mask=None, *, scale=None, is_causal=False, block_size=128
+):
+    r"""The gradients of [`tiled_attention`][qkv.torch.tiled_attention], tile by tile.
+
+    Given $\partial \mathcal{L} / \partial O = dO$, returns $dQ$, $dK$, $dV$ without holding the
+    `(seq_q, seq_k)` weights. The forward pass is run first for `out` and the log-sum-exp $L$ of
+    each query row; then, for each key block and each query block that sees it, the tile of
+    weights is recomputed from the scores, $P = e^{S - L}$ with $S = s\,QK^\top$, and
+
+    - $dV \mathrel{+}= P^\top dO$ (the output is $O = PV$);
+    - $dP = dO\, V^\top$;
+    - $dS = P \circ (dP - D)$ with $D = \operatorname{rowsum}(dO \circ O)$, the softmax's
+      backward: $D_i = \sum_j P_{ij}\, dP_{ij}$, computed once from `out`;
+    - $dQ \mathrel{+}= dS\, K \cdot s$ and $dK \mathrel{+}= dS^\top Q \cdot s$.
+
+    With `is_causal` the tiles above the diagonal are skipped, as in the forward pass. A query row
+    whose keys are all masked has $L = -\infty$, zero weights and zero gradients.
+
+    Args:
+        query: `(*batch, seq_q, d_k)`.
+        key: `(*batch, seq_k, d_k)`.
+        value: `(*batch, seq_k, d_v)`.
+        grad_out: `(*batch, seq_q, d_v)`, the gradient of a loss with respect to `out`.
+        mask: optional boolean tensor, broadcastable to `(*batch, seq_q, seq_k)`; `True` = may
+            attend.
+        scale: factor applied to the scores; default $1/\sqrt{d_k}$.
+        is_causal: if true, query `i` may attend key `j` only when `j <= i` (combined with `mask`).
+        block_size: rows per query tile and per key/value tile, `>= 1`.
+
+    Returns:
+        `(grad_query, grad_key, grad_value)`, each of the shape, dtype and device of its input.
+
+    Raises:
+        TypeError: non-tensor or mixed inputs, non-floating or mismatched dtypes, a non-boolean
+            mask, a non-real `scale`, a non-integer `block_size`.
+        ValueError: wrong ranks, mismatched `d_k` or `seq_k`, batch axes or a mask that do not
+            broadcast, a `grad_out` whose shape is not that of `out`, inputs on different devices,
+            `block_size < 1`.
+
+    Examples:
+        With one key, the weight is 1 whatever the scores: the query and key get no gradient and
+        the value gets `grad_out`:
+
+        >>> import torch
+        >>> from qkv.torch import tiled_attention_backward
+        >>> query = torch.tensor([[1.0, 2.0]])
+        >>> key = torch.tensor([[3.0, 4.0]])
+        >>> value = torch.tensor([[5.0, 6.0]])
+        >>> grad_out = torch.tensor([[1.0, -1.0]])
+        >>> grad_query, grad_key, grad_value = tiled_attention_backward(query, key, value, grad_out)
+        >>> grad_query, grad_key, grad_value
+        (tensor([[0., 0.]]), tensor([[0., 0.]]), tensor([[ 1., -1.]]))
+
+        The gradients equal those of autograd through the one-shot formula:
+
+        >>> from qkv.torch import scaled_dot_product_attention
+        >>> generator = torch.Generator().manual_seed(0)
+        >>> q, k, v, d_out = torch.randn(4, 2, 5, 4, generator=generator, dtype=torch.float64)
+        >>> grads = tiled_attention_backward(q, k, v, d_out, is_causal=True, block_size=2)
+        >>> leaves = [t.requires_grad_() for t in (q, k, v)]
+        >>> out, _ = scaled_dot_product_attention(*leaves, is_causal=True)
+        >>> expected = torch.autograd.grad(out, leaves, d_out)
+        >>> all(torch.allclose(g, e) for g, e in zip(grads, expected))
+        True
+    """
+    name = "tiled_attention_backward"
+    scores_shape = check_attention(name, "torch", query, key, value, mask)
+    check_arrays(name, "torch", grad_out=grad_out)
+    check_same_dtype(name, query=query, grad_out=grad_out)
+    check_same_device(name, query=query, grad_out=grad_out)
+    out_shape = (*scores_shape[:-1], shape_of(value)[-1])
+    if shape_of(grad_out) != out_shape:
+        fail(
+            name,
+            "grad_out must have the shape of out (*batch, seq_q, d_v)",
+            grad_out=grad_out,
+            out=out_shape,
+        )
+    check_real(name, "scale", scale)
+    check_int(name, "block_size", block_size, minimum=1)
+    with torch.no_grad():
+        out, lse = _tiled_attention(query, key, value, mask, scale, is_causal, block_size)
+        return _tiled_attention_backward(
+            query, key, value, grad_out, out, lse, mask, scale, is_causal, block_size
+        )
+
+
+def _sum_to_shape(x, shape):
+    """Sum the broadcast batch axes of a gradient back to the shape of its input."""
+    return x.sum_to_size(shape)
+
+
+def _tiled_attention_backward(
+    query, key, value, grad_out, out, lse, mask, scale, is_causal, block_size
+):
+    """The backward pass of `tiled_attention`, unchecked, from the forward's `out` and `lse`."""
+    seq_q, d_k = query.shape[-2:]
+    seq_k, d_v = value.shape[-2:]
+    batch = out.shape[:-2]
+    if mask is not None:
+        # a view with full (seq_q, seq_k) axes, so tiles can be sliced from it (no copy)
+        mask = mask.expand(*mask.shape[:-2], seq_q, seq_k)
+    scale = 1.0 / math.sqrt(d_k) if scale is None else scale
+    dtype, work = query.dtype, _work_dtype(query.dtype)
+    query, key, value, grad_out = (t.to(work) for t in (query, key, value, grad_out))
+    # 1. D = rowsum(dO * O), one number per query row: the softmax backward's correction
+    delta = (grad_out * out.to(work)).sum(dim=-1, keepdim=True)  # (*batch, seq_q, 1)
+    # rows with every key masked have lse = -inf: subtract 0 there, so P = exp(-inf) = 0
+    shift = torch.where(torch.isfinite(lse), lse, 0.0)  # (*batch, seq_q, 1)
+    grad_query = query.new_zeros((*batch, seq_q, d_k))
+    grad_key = query.new_zeros((*batch, seq_k, d_k))
+    grad_value = query.new_zeros((*batch, seq_k, d_v))
+
+    for j0 in range(0, seq_k, block_size):
+        j1 = min(j0 + block_size, seq_k)
+        k = key[..., j0:j1, :]  # (*batch, bk, d_k)
+        v = value[..., j0:j1, :]  # (*batch, bk, d_v)
+        dk = grad_key[..., j0:j1, :]  # (*batch, bk, d_k), a view: summed into in place
+        dv = grad_value[..., j0:j1, :]  # (*batch, bk, d_v)
+        for i0, i1 in _query_blocks(j0, j1, seq_q, block_size, is_causal):
+            q = query[..., i0:i1, :] * scale  # (*batch, bq, d_k)
+            do = grad_out[..., i0:i1, :]  # (*batch, bq, d_v)
+            # 2. recompute the scores: (*batch, bq, d_k) @ (*batch, d_k, bk) -> (*batch, bq, bk)
+            scores = torch.matmul(q, k.transpose(-1, -2))
+            allowed = _allowed(mask, i0, i1, j0, j1, is_causal, query.device)  # (..., bq, bk)
+            if allowed is not None:
+                scores = scores.masked_fill_(~allowed, -math.inf)
+            # 3. the weights from the saved log-sum-exp, P = exp(S - L)
+            p = scores.sub_(shift[..., i0:i1, :]).exp_()  # (*batch, bq, bk), in place
+            # 4. dV += P^T dO: (*batch, bk, bq) @ (*batch, bq, d_v) -> (*batch, bk, d_v)
+            dv.add_(torch.matmul(p.transpose(-1, -2), do))
+            # 5. dP = dO V^T: (*batch, bq, d_v) @ (*batch, d_v, bk) -> (*batch, bq, bk)
+            dp = torch.matmul(do, v.transpose(-1, -2))
+            # 6. dS = P * (dP - D)
+            ds = dp.sub_(delta[..., i0:i1, :]).mul_(p)  # (*batch, bq, bk), in place of dP
+            # 7. dQ += dS K s: (*batch, bq, bk) @ (*batch, bk, d_k) -> (*batch, bq, d_k)
+            grad_query[..., i0:i1, :].add_(torch.matmul(ds, k), alpha=scale)
+            # 8. dK += dS^T Q s (q is already scaled): (*batch, bk, bq) @ (*batch, bq, d_k)
+            dk.add_(torch.matmul(ds.transpose(-1, -2), q))
+    # 9. sum over batch axes that were broadcast, back in the inputs' dtype
+    return tuple(
+        _sum_to_shape(grad, shape).to(dtype)
+        for grad, shape, dtype in (
+            (grad_query, query.shape, dtype),
+            (grad_key, key.shape, dtype),
+            (grad_value, value.shape, dtype),
+        )
+    )
+
+
+class _TiledAttention(torch.autograd.Function):
+    """`tiled_attention` as an autograd function: saves `out` and `lse`, not the weights."""
+
+    @staticmethod
+    def forward(ctx, query, key, value, mask, scale, is_causal, block_size):
+        out, lse = _tiled_attention(query, key, value, mask, scale, is_causal, block_size)
+        ctx.save_for_backward(query, key, value, out, lse, mask)
+        ctx.options = (scale, is_causal, block_size)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        query, key, value, out, lse, mask = ctx.saved_tensors
+        scale, is_causal, block_size = ctx.options
+        grads = _tiled_attention_backward(
+            query, key, value, grad_out, out, lse, mask, scale, is_causal, block_size
+        )
+        return (*grads, None, None, None, None)

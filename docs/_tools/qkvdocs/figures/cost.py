@@ -6,6 +6,13 @@
   the float32 score matrix, $4 n^2$ bytes, for comparison.
 - `cost-mha`: a table of the multi-head attention timings and the ratios against PyTorch's own
   modules, from the same file.
+- `cost-backward-time`, `cost-backward-memory`: time and peak extra memory of one forward and
+  backward pass against sequence length (autograd through the naive formula, the tiled backward
+  pass, `F.scaled_dot_product_attention`), from the same file.
+- `cost-gpu`: registered only when `benchmarks/results/gpu.json` exists (written by
+  `python -m benchmarks.gpu` on a CUDA machine): tiled attention against
+  `F.scaled_dot_product_attention` on that GPU, labelled with its name. Place it on the page with
+  `[[figure: cost-gpu]]` once such a file is saved.
 - `tiled_check()`: the claim "tiled-equals-full" (measured at build time, not read from a
   file): tiled attention equals the one-shot formula in both backends, and causal tiling visits
   fewer tiles.
@@ -29,6 +36,7 @@ from ..svg import new_figure, to_svg
 from . import Figure, figure
 
 RESULTS = Path(__file__).resolve().parents[4] / "benchmarks" / "results" / "cpu.json"
+GPU_RESULTS = RESULTS.with_name("gpu.json")
 MIB = 2**20
 
 # the curves of the time and memory plots: key in the results, label, colour, line style
@@ -50,6 +58,21 @@ CURVES = {
         ("f_sdpa", "F.scaled_dot_product_attention", "C2", "-"),
     ],
 }
+# the curves of the forward-and-backward plots
+BACKWARD_CURVES = {
+    "en": [
+        ("torch_naive_fwd_bwd", "PyTorch, autograd through the naive formula", "C1", "-"),
+        ("torch_tiled_fwd_bwd", "PyTorch, tiled backward", "C1", "--"),
+        ("numpy_tiled_backward", "NumPy, tiled backward", "C0", "--"),
+        ("f_sdpa_fwd_bwd", "F.scaled_dot_product_attention", "C2", "-"),
+    ],
+    "zh": [
+        ("torch_naive_fwd_bwd", "PyTorch，对朴素公式自动求导", "C1", "-"),
+        ("torch_tiled_fwd_bwd", "PyTorch，分块反向传播", "C1", "--"),
+        ("numpy_tiled_backward", "NumPy，分块反向传播", "C0", "--"),
+        ("f_sdpa_fwd_bwd", "F.scaled_dot_product_attention", "C2", "-"),
+    ],
+}
 
 TEXT = {
     "en": {
@@ -63,7 +86,10 @@ TEXT = {
         "time_caption": "Forward time of one attention head against the sequence length, median of "
         "the saved benchmark run (log-log axes). Naive and tiled attention both do O(n²·d) "
         "work, so their curves rise with slope 2; causal tiling skips the tiles above the "
-        "diagonal and does about half of it. {machine}",
+        "diagonal and does about half of it. Time of PyTorch's tiled version divided by that of "
+        "F.scaled_dot_product_attention, median of three calls of each made back to back: "
+        "{ratios}. {machine}",
+        "ratio_at": "{ratio:.2f} at n = {seq}",
         "time_alt": "Log-log plot of time in milliseconds against sequence length from {lo} to "
         "{hi}; every curve rises roughly fourfold per doubling of n.",
         "memory_caption": "Peak extra memory of the same calls. The naive version holds the "
@@ -75,15 +101,40 @@ TEXT = {
         "curves and the score-matrix line rise with slope 2, the tiled curves stay low and "
         "rise with slope 1.",
         "mha_caption": "Multi-head attention forward (batch {batch}, d_model {d_model}, {heads} "
-        "heads, self-attention, inference mode): median milliseconds, then the ratios measured "
-        "in the same run against the targets of issue 5. {machine}",
+        "heads, self-attention, inference mode): median milliseconds, then the ratios of the "
+        "medians measured in the same run (below 1: the first is faster). {machine}",
         "mha_alt": "Table of timings per implementation and sequence length, and of ratios.",
         "implementation": "implementation",
-        "ratio": "ratio (target)",
-        "met": "met",
-        "yes": "yes",
-        "no": "no",
+        "ratio": "ratio",
         "seq_col": "seq {seq}",
+        "backward_time": "forward + backward time (ms)",
+        "backward_time_caption": "Time of one forward and backward pass (the output and the "
+        "gradients with respect to Q, K and V) against the sequence length, median of the "
+        "saved run (log-log axes). The backward pass does about twice the work of the forward "
+        "pass; the tiled one recomputes the scores as well. Time of PyTorch's tiled version "
+        "divided by that of F.scaled_dot_product_attention's forward and backward pass, median "
+        "of three pairs of calls made back to back: {ratios}. {machine}",
+        "backward_time_alt": "Log-log plot of forward-and-backward time in milliseconds against "
+        "sequence length from {lo} to {hi}; every curve rises roughly fourfold per doubling.",
+        "backward_memory_caption": "Peak extra memory of the same forward and backward passes. "
+        "Autograd through the naive formula keeps the n × n weights for the backward pass "
+        "(at n = {seq}: {naive:.0f} MiB); the tiled backward pass keeps the output and one "
+        "log-sum-exp per row and recomputes the tiles ({tiled:.1f} MiB); "
+        "F.scaled_dot_product_attention does the same inside its fused kernel ({sdpa:.1f} MiB). "
+        "PyTorch measured as the growth of a fresh process's peak resident set, NumPy with "
+        "tracemalloc; values under 1 MiB are drawn at 1 MiB. {machine}",
+        "backward_memory_alt": "Log-log plot of peak memory in MiB against sequence length: the "
+        "naive autograd curve and the score-matrix line rise with slope 2, the tiled and SDPA "
+        "curves stay low.",
+        "gpu_time": "time (ms)",
+        "gpu_seq": "sequence length n (one head, d = 64)",
+        "gpu_forward": "{dtype}, forward",
+        "gpu_both": "{dtype}, forward + backward",
+        "gpu_caption": "On the GPU {gpu}: time of PyTorch's tiled attention divided by that of "
+        "F.scaled_dot_product_attention, measured in the same run, forward alone and forward "
+        "with backward (log scale; 1 means as fast). CUDA {cuda}, PyTorch {torch}, {date}.",
+        "gpu_alt": "Plot of time ratios against sequence length for float16 and bfloat16.",
+        "gpu_ratio": "tiled / F.scaled_dot_product_attention",
     },
     "zh": {
         "seq": "序列长度 n（单头，d = 64）",
@@ -95,7 +146,10 @@ TEXT = {
         "开始时负载均值 {load}。",
         "time_caption": "单个注意力头的前向时间随序列长度的变化，取保存的基准测试运行的中位数"
         "（双对数坐标）。朴素实现和分块实现的计算量都是 O(n²·d)，所以曲线斜率都约为 2；"
-        "因果分块跳过对角线上方的块，只做约一半的工作。{machine}",
+        "因果分块跳过对角线上方的块，只做约一半的工作。PyTorch 分块版本与 "
+        "F.scaled_dot_product_attention 的时间之比，取三对紧挨着运行的调用的中位数：{ratios}。"
+        "{machine}",
+        "ratio_at": "{ratio:.2f}（n = {seq}）",
         "time_alt": "双对数图：纵轴为毫秒，横轴为序列长度，从 {lo} 到 {hi}；n 每翻一倍，"
         "每条曲线约升高四倍。",
         "memory_caption": "同样这些调用的峰值额外内存。朴素实现要保存 n × n 的分数矩阵"
@@ -105,14 +159,37 @@ TEXT = {
         "memory_alt": "双对数图：纵轴为峰值内存（MiB），横轴为序列长度；朴素实现的曲线和分数"
         "矩阵的参考线斜率为 2，分块实现的曲线位置很低、斜率为 1。",
         "mha_caption": "多头注意力前向（批次大小 {batch}，d_model {d_model}，{heads} 个头，"
-        "自注意力，推理模式）：中位数毫秒，以及同一次运行中测得的比值和 issue 5 的目标。{machine}",
+        "自注意力，推理模式）：中位数毫秒，以及同一次运行中测得的中位数之比"
+        "（小于 1 表示前者更快）。{machine}",
         "mha_alt": "表格：各实现在各序列长度下的耗时，以及比值。",
         "implementation": "实现",
-        "ratio": "比值（目标）",
-        "met": "达标",
-        "yes": "是",
-        "no": "否",
+        "ratio": "比值",
         "seq_col": "seq {seq}",
+        "backward_time": "前向 + 反向时间（毫秒）",
+        "backward_time_caption": "一次前向加反向传播（输出以及对 Q、K、V 的梯度）的时间随序列长度的"
+        "变化，取保存的运行的中位数（双对数坐标）。反向传播的计算量约为前向的两倍，分块版本还要重算"
+        "分数。PyTorch 分块版本与 F.scaled_dot_product_attention 前向加反向的时间之比，"
+        "取三对紧挨着运行的调用的中位数：{ratios}。{machine}",
+        "backward_time_alt": "双对数图：纵轴为前向加反向的毫秒数，横轴为序列长度，从 {lo} 到 {hi}；"
+        "n 每翻一倍，每条曲线约升高四倍。",
+        "backward_memory_caption": "同样这些前向加反向传播的峰值额外内存。"
+        "对朴素公式自动求导要为反向传播保存 n × n 的权重（n = {seq} 时为 {naive:.0f} MiB）；"
+        "分块反向传播只保存输出和每行一个"
+        " log-sum-exp，再逐块重算（{tiled:.1f} MiB）；F.scaled_dot_product_attention 在它的融合内核"
+        "里做同样的事（{sdpa:.1f} MiB）。PyTorch 用一个新进程峰值常驻内存的增量测量，NumPy 用 "
+        "tracemalloc；小于 1 MiB 的值画在 1 MiB。{machine}",
+        "backward_memory_alt": "双对数图：纵轴为峰值内存（MiB），横轴为序列长度；朴素自动求导的曲线"
+        "和分数矩阵的参考线斜率为 2，分块和 SDPA 的曲线位置很低。",
+        "gpu_time": "时间（毫秒）",
+        "gpu_seq": "序列长度 n（单头，d = 64）",
+        "gpu_forward": "{dtype}，前向",
+        "gpu_both": "{dtype}，前向 + 反向",
+        "gpu_caption": "在 GPU {gpu} 上：PyTorch 分块注意力的时间除以 "
+        "F.scaled_dot_product_attention 的时间，在同一次运行中测得，分别为只做前向和前向加反向"
+        "（对数坐标；1 表示一样快）。"
+        "CUDA {cuda}，PyTorch {torch}，{date}。",
+        "gpu_alt": "图：float16 和 bfloat16 下时间比值随序列长度的变化。",
+        "gpu_ratio": "分块 / F.scaled_dot_product_attention",
     },
 }
 
@@ -133,9 +210,10 @@ def load_results(path: str = str(RESULTS)) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def machine_sentence(results: dict, lang: str) -> str:
-    """One sentence naming the machine and the date of the run, in `lang`."""
-    m = results["machine"]
+def machine_sentence(results: dict, lang: str, part: str | None = None) -> str:
+    """One sentence naming the machine and the date of the run (of `part`, when the saved file
+    merges parts measured in different runs), in `lang`."""
+    m = results.get(part, {}).get("machine", results["machine"]) if part else results["machine"]
     return TEXT[lang]["machine"].format(
         cpu=m["cpu_model"],
         cores=m["cpu_count"],
@@ -146,9 +224,11 @@ def machine_sentence(results: dict, lang: str) -> str:
     )
 
 
-def series(results: dict, key: str, field: str) -> tuple[np.ndarray, np.ndarray]:
-    """(seq, value) of one case of the tiled benchmark, for the rows where it was measured."""
-    rows = [r for r in results["tiled"]["rows"] if key in r[field]]
+def series(
+    results: dict, key: str, field: str, part: str = "tiled"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(seq, value) of one case of a benchmark part, for the rows where it was measured."""
+    rows = [r for r in results[part]["rows"] if key in r[field]]
     return np.array([r["seq"] for r in rows]), np.array([r[field][key] for r in rows])
 
 
@@ -160,6 +240,17 @@ def _loglog(ax, xlabel: str, ylabel: str, seqs: np.ndarray) -> None:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
+
+
+def ratios_text(results: dict, part: str, ratio: str, lang: str, last: int = 2) -> str:
+    """The ratio `ratio` of the last `last` rows of `part`, from back-to-back pairs of calls,
+    e.g. "1.21 at n = 16384, 1.18 at n = 32768"."""
+    field = "paired_ratios"  # the median of back-to-back pairs, robust to a changing load
+    rows = [r for r in results[part]["rows"] if ratio in r.get(field, {})][-last:]
+    sep = "、" if lang == "zh" else ", "
+    return sep.join(
+        TEXT[lang]["ratio_at"].format(ratio=r[field][ratio], seq=r["seq"]) for r in rows
+    )
 
 
 def _finish(fig, name: str) -> str:
@@ -181,7 +272,10 @@ def draw_time(lang: str) -> Figure:
             ax.plot(x, y, style, color=colour, marker="o", markersize=3, label=label)
     _loglog(ax, t["seq"], t["time"], seqs)
     ax.legend(fontsize=8, frameon=False)
-    caption = t["time_caption"].format(machine=machine_sentence(results, lang))
+    caption = t["time_caption"].format(
+        machine=machine_sentence(results, lang, "tiled"),
+        ratios=ratios_text(results, "tiled", "torch_tiled / f_sdpa", lang),
+    )
     alt = t["time_alt"].format(lo=seqs.min(), hi=seqs.max())
     return Figure(svg=_finish(fig, "cost-time"), caption=caption, alt=alt)
 
@@ -214,13 +308,13 @@ def draw_memory(lang: str) -> Figure:
     ax.plot([], [], ":", color="0.3", marker="x", markersize=4, label=t["extrapolated"])
     _loglog(ax, t["seq"], t["memory"], seqs)
     ax.legend(fontsize=7.5, frameon=False)
-    caption = t["memory_caption"].format(machine=machine_sentence(results, lang))
+    caption = t["memory_caption"].format(machine=machine_sentence(results, lang, "tiled"))
     return Figure(svg=_finish(fig, "cost-memory"), caption=caption, alt=t["memory_alt"])
 
 
 @figure("cost-mha")
 def draw_mha(lang: str) -> Figure:
-    """HTML table: multi-head attention timings and ratios against the targets."""
+    """HTML table: multi-head attention timings and the ratios measured in the same run."""
     t, results = TEXT[lang], load_results()
     mha = results["mha"]
     seqs = [row["seq"] for row in mha["rows"]]
@@ -231,32 +325,128 @@ def draw_mha(lang: str) -> Figure:
             cells = "".join(f"<td>{row['median_ms'][key]:.2f}</td>" for row in mha["rows"])
             body.append(f"<tr><td><code>{escape(label)}</code></td>{cells}</tr>")
     ratios = []
-    for name, target in results["targets"].items():
-        cells = "".join(f"<td>{target['by_seq'][str(s)]:.2f}</td>" for s in seqs)
-        met = t["yes"] if target["met"] else t["no"]
-        ratios.append(
-            f"<tr><td><code>{escape(name)}</code> (≤ {target['target']})</td>{cells}"
-            f"<td>{met}</td></tr>"
-        )
+    for name in mha["rows"][0]["ratios"]:
+        cells = "".join(f"<td>{row['ratios'][name]:.2f}</td>" for row in mha["rows"])
+        ratios.append(f"<tr><td><code>{escape(name)}</code></td>{cells}</tr>")
     html = (
         '<table class="qkv-table">'
         f"<thead><tr><th>{escape(t['implementation'])}</th>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table>"
         '<table class="qkv-table">'
-        f"<thead><tr><th>{escape(t['ratio'])}</th>{head}<th>{escape(t['met'])}</th></tr></thead>"
+        f"<thead><tr><th>{escape(t['ratio'])}</th>{head}</tr></thead>"
         f"<tbody>{''.join(ratios)}</tbody></table>"
     )
     caption = t["mha_caption"].format(
         batch=mha["batch"],
         d_model=mha["d_model"],
         heads=mha["heads"],
-        machine=machine_sentence(results, lang),
+        machine=machine_sentence(results, lang, "mha"),
     )
     return Figure(svg=html, caption=caption, alt=t["mha_alt"])
 
 
+@figure("cost-backward-time")
+def draw_backward_time(lang: str) -> Figure:
+    """Forward-and-backward time against sequence length."""
+    t, results = TEXT[lang], load_results()
+    seqs = np.array([r["seq"] for r in results["backward"]["rows"]])
+    fig, ax = new_figure(6.4, 4.0)
+    for key, label, colour, style in BACKWARD_CURVES[lang]:
+        x, y = series(results, key, "median_ms", "backward")
+        if len(x):
+            ax.plot(x, y, style, color=colour, marker="o", markersize=3, label=label)
+    _loglog(ax, t["seq"], t["backward_time"], seqs)
+    ax.legend(fontsize=8, frameon=False)
+    caption = t["backward_time_caption"].format(
+        machine=machine_sentence(results, lang, "backward"),
+        ratios=ratios_text(
+            results, "backward", "torch_tiled_fwd_bwd / f_sdpa_fwd_bwd", lang, last=2
+        ),
+    )
+    alt = t["backward_time_alt"].format(lo=seqs.min(), hi=seqs.max())
+    return Figure(svg=_finish(fig, "cost-backward-time"), caption=caption, alt=alt)
+
+
+@figure("cost-backward-memory")
+def draw_backward_memory(lang: str) -> Figure:
+    """Peak extra memory of forward and backward against sequence length."""
+    t, results = TEXT[lang], load_results()
+    seqs = np.array([r["seq"] for r in results["backward"]["rows"]])
+    fig, ax = new_figure(6.4, 4.0)
+    ax.plot(
+        seqs,
+        4.0 * seqs.astype(float) ** 2 / MIB,
+        color="0.6",
+        linewidth=4,
+        alpha=0.4,
+        label=t["scores"],
+    )
+    for key, label, colour, style in BACKWARD_CURVES[lang]:
+        x, y = series(results, key, "peak_mib", "backward")
+        if len(x):
+            ax.plot(
+                x, np.maximum(y, 1.0), style, color=colour, marker="o", markersize=3, label=label
+            )
+    _loglog(ax, t["seq"], t["memory"], seqs)
+    ax.legend(fontsize=7.5, frameon=False)
+    largest = results["backward"]["rows"][-1]
+    caption = t["backward_memory_caption"].format(
+        seq=largest["seq"],
+        naive=largest["peak_mib"]["torch_naive_fwd_bwd"],
+        tiled=largest["peak_mib"]["torch_tiled_fwd_bwd"],
+        sdpa=largest["peak_mib"]["f_sdpa_fwd_bwd"],
+        machine=machine_sentence(results, lang, "backward"),
+    )
+    return Figure(
+        svg=_finish(fig, "cost-backward-memory"), caption=caption, alt=t["backward_memory_alt"]
+    )
+
+
+def draw_gpu(lang: str, path: Path = GPU_RESULTS) -> Figure:
+    """Ratios tiled / SDPA on a GPU, forward and forward + backward, per dtype, from gpu.json."""
+    t = TEXT[lang]
+    results = json.loads(Path(path).read_text(encoding="utf-8"))
+    fig, ax = new_figure(6.4, 4.0)
+    seqs: list[int] = []
+    for (dtype, part), colour in zip(results["parts"].items(), ("C3", "C4"), strict=False):
+        rows = part["tiled"]["rows"]
+        seqs = [r["seq"] for r in rows]
+        for ratio, style, label in (
+            ("torch_tiled / f_sdpa", "-", t["gpu_forward"]),
+            ("torch_tiled_fwd_bwd / f_sdpa_fwd_bwd", "--", t["gpu_both"]),
+        ):
+            values = [r["ratios"][ratio] for r in rows]
+            ax.plot(
+                seqs,
+                values,
+                style,
+                color=colour,
+                marker="o",
+                markersize=3,
+                label=label.format(dtype=dtype),
+            )
+    ax.axhline(1.0, color="0.5", linewidth=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(seqs, [str(s) for s in seqs])
+    ax.minorticks_off()
+    ax.set_xlabel(t["gpu_seq"])
+    ax.set_ylabel(t["gpu_ratio"])
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+    m = results["machine"]
+    caption = t["gpu_caption"].format(
+        gpu=m["gpu"], cuda=m.get("cuda", "?"), torch=m["torch"], date=m["date_utc"][:10]
+    )
+    return Figure(svg=_finish(fig, "cost-gpu"), caption=caption, alt=t["gpu_alt"])
+
+
+if GPU_RESULTS.exists():  # drawn only from a saved GPU run (python -m benchmarks.gpu)
+    figure("cost-gpu")(draw_gpu)
+
+
 # ------------------------------------------------------------------------------------------------
-# the claim "tiled-equals-full": measured at build time
+# the claim "tiled": measured at build time
 
 
 @dataclass(frozen=True)
