@@ -12,7 +12,7 @@ PORT ?= 8000
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup serve serve-only build test test-fast lint static bench bench-docs train train-teacher-forcing clean
+.PHONY: setup serve serve-only build test test-slow test-fast lint static bench bench-docs train train-teacher-forcing clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,9 +39,14 @@ serve-only:
 	@echo "Serving the site at http://$(HOST):$(PORT)/ (English) and http://$(HOST):$(PORT)/zh/ (Chinese); Ctrl-C stops it"
 	$(BIN)/mkdocs serve --dev-addr $(HOST):$(PORT) --dirty --no-strict
 
-# every check: static checks (ruff, format, mypy), then the whole pytest suite
+# every check: static checks (ruff, format, mypy), then the pytest suite without the `slow` tests
 test: setup static
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# the long checks CI adds: a short retraining, O(n) memory of the backward pass, `make serve`,
+# and (with QKV_INSTALL_TEST=1) the home page's install in a fresh virtual environment
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
 
 static: setup
 	$(BIN)/ruff check reference tests benchmarks docs/_tools conftest.py
