@@ -333,7 +333,9 @@ def test_saved_benchmark_results_are_complete_and_render():
     import json
     from pathlib import Path
 
-    from benchmarks.run import BACKWARD_LABELS, MHA_LABELS, TARGETS, markdown
+    from benchmarks.mha import MHA_LABELS, TARGETS
+    from benchmarks.report import markdown
+    from benchmarks.tiled import BACKWARD_LABELS
 
     path = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "cpu.json"
     results = json.loads(path.read_text(encoding="utf-8"))
@@ -618,7 +620,7 @@ def test_torch_forward_and_backward_peak_memory_is_linear_in_seq():
     shows that the probe sees what the call allocates: its (seq, seq) weights are kept for the
     backward pass."""
     pytest.importorskip("torch")
-    from benchmarks.run import torch_cpu_peak_mib
+    from benchmarks.tiled import torch_cpu_peak_mib
 
     tiled = torch_cpu_peak_mib("torch_tiled_fwd_bwd", 8192, 64, 512)
     assert tiled < 200
