@@ -83,21 +83,29 @@ def timed_ms(cases: dict, *, warmup: int, reps: int, device: str = "cpu") -> dic
     return times
 
 
-def paired_ratios(fn_a, fn_b, *, reps: int, device: str = "cpu") -> list[float]:
+def paired_ratios(fn_a, fn_b, *, reps: int, device: str = "cpu") -> dict[str, list[float]]:
     """`reps` ratios time(fn_a) / time(fn_b), each from two calls made back to back (the order
     alternates from pair to pair). On a shared machine the load changes from minute to minute;
     a ratio of two calls made seconds apart is far less sensitive to it than a ratio of two
-    medians taken minutes apart."""
-    ratios = []
+    medians taken minutes apart.
+
+    Returns {"wall": ratios of wall times, "cpu": ratios of this process's CPU times} ("cpu" on
+    the CPU only). With one thread, the CPU time leaves out the time the process waited for a
+    core while other processes ran, which the wall time of a loaded machine includes."""
+    ratios: dict[str, list[float]] = {"wall": [], "cpu": []}
     for rep in range(reps):
-        seconds = {}
+        wall, cpu = {}, {}
         for name, fn in (("a", fn_a), ("b", fn_b)) if rep % 2 == 0 else (("b", fn_b), ("a", fn_a)):
             _sync(device)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             _sync(device)
-            seconds[name] = time.perf_counter() - start
-        ratios.append(seconds["a"] / seconds["b"])
+            wall[name] = time.perf_counter() - start
+            cpu[name] = time.process_time() - start_cpu
+        ratios["wall"].append(wall["a"] / wall["b"])
+        ratios["cpu"].append(cpu["a"] / cpu["b"])
+    if device != "cpu":
+        del ratios["cpu"]
     return ratios
 
 

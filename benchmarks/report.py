@@ -101,6 +101,7 @@ def markdown(results: dict) -> str:
                 + ".",
                 "",
             ]
+        lines += _cpu_sentence(tiled["rows"], "torch_tiled / f_sdpa")
     backward = results.get("backward")
     if backward:
         lines += [
@@ -132,7 +133,18 @@ def markdown(results: dict) -> str:
                 cells.append("")
             lines.append(f"| {row['seq']} | " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _cpu_sentence(backward["rows"], "torch_tiled_fwd_bwd / f_sdpa_fwd_bwd")
     return "\n".join(lines)
+
+
+def _cpu_sentence(rows: list, name: str) -> list[str]:
+    """The ratio `name` from the CPU times of the same back-to-back pairs, one line per part
+    (nothing for results saved before the CPU times were recorded)."""
+    measured = [row for row in rows if name in row.get("paired_ratios_cpu", {})]
+    if not measured:
+        return []
+    cells = ", ".join(f"seq {row['seq']}: {row['paired_ratios_cpu'][name]:.2f}" for row in measured)
+    return [f"`{name}` from the CPU times of the same pairs (median): {cells}.", ""]
 
 
 def rebuild_report(path: Path) -> dict:

@@ -45,7 +45,10 @@ machine showed a strong order effect (the first NumPy call of each round took up
 as the identical call right after it), which interleaving turns into a systematic bias. The
 load average is recorded at the start and the end: on a shared machine,
 compare ratios, not absolute times, and prefer `--threads 1`, which keeps thread pools from
-spinning against other processes.
+spinning against other processes. The ratios of parts 2 and 3 also come from `--pair-reps` pairs
+of calls made back to back; on the CPU each pair is timed both by the wall clock
+(`paired_ratios`) and by the process's CPU time (`paired_ratios_cpu`), which leaves out the time
+the process waited for a core while other processes ran.
 
 This module is the command line; the parts live beside it: `benchmarks/measure.py` (the machine,
 timing, paired ratios, peak memory), `benchmarks/mha.py` (part 1 and its targets),

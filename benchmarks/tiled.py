@@ -133,6 +133,22 @@ def _rss_probe(name: str, seq: int, d: int, block_size: int) -> None:
         print(max(0.0, status_mib("VmHWM") - before))
 
 
+def _paired_fields(paired: dict) -> dict:
+    """The JSON fields of back-to-back ratios: medians and samples of the wall times
+    (`paired_ratios`, `paired_samples`) and of the CPU times (`..._cpu`), each {name: value}."""
+    fields = {}
+    for clock, suffix in (("wall", ""), ("cpu", "_cpu")):
+        measured = {k: v[clock] for k, v in paired.items() if clock in v}
+        if measured or clock == "wall":
+            fields["paired_ratios" + suffix] = {
+                k: round(statistics.median(v), 3) for k, v in measured.items()
+            }
+            fields["paired_samples" + suffix] = {
+                k: [round(x, 3) for x in v] for k, v in measured.items()
+            }
+    return fields
+
+
 def run_tiled(args) -> dict:
     names = list(TILED_LABELS)
     if args.device == "cuda":
@@ -182,8 +198,7 @@ def run_tiled(args) -> dict:
                 "ratios_of_min": rounded_ratios(
                     {k: min(v) for k, v in samples.items()}, [("torch_tiled", "f_sdpa")]
                 ),
-                "paired_ratios": {k: round(statistics.median(v), 3) for k, v in paired.items()},
-                "paired_samples": {k: [round(x, 3) for x in v] for k, v in paired.items()},
+                **_paired_fields(paired),
             }
         )
     # extrapolate the naive peaks that were not run: O(seq^2) from the largest measured seq
@@ -257,8 +272,7 @@ def run_backward(args) -> dict:
                 "peak_mib": {k: round(v, 1) for k, v in peaks.items()},
                 "ratios": rounded_ratios(times, pairs),
                 "ratios_of_min": rounded_ratios({k: min(v) for k, v in samples.items()}, pairs),
-                "paired_ratios": {k: round(statistics.median(v), 3) for k, v in paired.items()},
-                "paired_samples": {k: [round(x, 3) for x in v] for k, v in paired.items()},
+                **_paired_fields(paired),
             }
         )
     return {
