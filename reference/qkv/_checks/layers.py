@@ -216,32 +216,15 @@ def check_layer(
     _check_kind(func, "params", params, kind, fields)
     check_arrays(func, backend, x=x, memory=memory)
     check_ndim(func, "x", x, min_ndim=2, legend="(*batch, seq, d_model)")
+    # an encoder layer's mask is over x; a decoder layer's (memory_mask) is over the memory
+    self_mask, attn = (None if decoder else mask), params.self_attn
+    check_multi_head(
+        func, backend, x, x, x, attn, num_heads, self_mask, params_name="params.self_attn"
+    )
     if decoder:
+        attn = params.cross_attn
         check_multi_head(
-            func, backend, x, x, x, params.self_attn, num_heads, params_name="params.self_attn"
-        )
-        check_multi_head(
-            func,
-            backend,
-            x,
-            memory,
-            memory,
-            params.cross_attn,
-            num_heads,
-            mask,
-            params_name="params.cross_attn",
-        )
-    else:
-        check_multi_head(
-            func,
-            backend,
-            x,
-            x,
-            x,
-            params.self_attn,
-            num_heads,
-            mask,
-            params_name="params.self_attn",
+            func, backend, x, memory, memory, attn, num_heads, mask, params_name="params.cross_attn"
         )
     check_feed_forward(func, backend, x, params.w_1, params.b_1, params.w_2, params.b_2, activation)
     for i in (1, 2, 3) if decoder else (1, 2):
