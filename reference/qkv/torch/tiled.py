@@ -155,7 +155,7 @@ def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False
 
         >>> from qkv.torch import scaled_dot_product_attention
         >>> generator = torch.Generator().manual_seed(0)
-        >>> q, k, v = torch.randn(3, 2, 5, 4, generator=generator)
+        >>> q, k, v = torch.randn(3, 2, 5, 4, generator=generator, dtype=torch.float64)
         >>> out = tiled_attention(q, k, v, is_causal=True, block_size=2)
         >>> out.shape
         torch.Size([2, 5, 4])
