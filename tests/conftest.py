@@ -81,10 +81,7 @@ if HAS_TORCH and os.environ.get("PYTEST_XDIST_WORKER"):
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
-# Without PyTorch every test module is collected and its PyTorch tests skip one by one, except
-# test_tiled.py, which still imports PyTorch at the top (it is left out by name until it imports
-# it lazily like the others).
-collect_ignore = [] if HAS_TORCH else ["test_tiled.py"]
+# Without PyTorch every test module is collected and its PyTorch tests skip one by one.
 
 
 DEVICES = [
