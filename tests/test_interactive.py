@@ -26,8 +26,9 @@ import numpy as np
 import pytest
 from browsing import DESKTOP, Recorder, visit
 from interactive_expected import FIGURES, expected
-from qkvdocs import figures, widget
-from qkvdocs.toy import TOKENS
+from qkvdocs import figures
+from qkvdocs.figures import _widget as widget
+from qkvdocs.figures._toy import TOKENS
 from sitebuild import LANGS, url_of
 
 BUDGET = 250 * 1024  # bytes, gzipped, per page with its figure code and data

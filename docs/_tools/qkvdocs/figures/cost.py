@@ -32,9 +32,9 @@ import qkv.numpy as qnp
 from qkv.numpy import tiled as numpy_tiled
 
 from ..checks import claim
-from ..cost_text import BACKWARD_CURVES, CURVES, MHA_LABELS, TEXT
-from ..svg import new_figure, to_svg
 from . import Figure, figure
+from ._cost_text import BACKWARD_CURVES, CURVES, MHA_LABELS, TEXT
+from ._svg import new_figure, to_svg
 
 RESULTS = Path(__file__).resolve().parents[4] / "benchmarks" / "results" / "cpu.json"
 GPU_RESULTS = RESULTS.with_name("gpu.json")
