@@ -123,14 +123,31 @@ def _draw(name: str, lang: str) -> tuple[dict, list[str]]:
 
 
 _PENDING: dict[tuple[str, str], Future] = {}
+_DRAWN_HERE: dict[tuple[str, str], tuple[dict, list[str]]] = {}
+
+
+def _from_the_queue(job: tuple[str, str]) -> tuple[dict, list[str]]:
+    """The result of a queued figure. A job no worker has started is drawn here; while a worker
+    is still drawing `job`, this process draws queued figures from the far end of the queue (the
+    Chinese pages', needed last) instead of waiting idle."""
+    future = _PENDING[job]
+    if job not in _DRAWN_HERE and future.cancel():
+        _DRAWN_HERE[job] = _draw(*job)
+    while job not in _DRAWN_HERE and not future.done():
+        spare = next(
+            (j for j in reversed(_PENDING) if j not in _DRAWN_HERE and _PENDING[j].cancel()), None
+        )
+        if spare is None:
+            break
+        _DRAWN_HERE[spare] = _draw(*spare)
+    return _DRAWN_HERE[job] if job in _DRAWN_HERE else future.result()
 
 
 def render_figure(name: str, lang: str) -> figures.Figure:
     """The figure `name` in `lang`: drawn by a worker (see `start_prerender`), read from the disk
     cache when nothing it depends on has changed, or drawn here."""
-    future = _PENDING.get((name, lang))
-    if future is not None:
-        data, messages = future.result()
+    if (name, lang) in _PENDING:
+        data, messages = _from_the_queue((name, lang))
     else:
         cached = _cache_load(name, lang)
         if cached is not None:
@@ -176,6 +193,7 @@ def stop_prerender(pool: ProcessPoolExecutor | None) -> None:
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
     _PENDING.clear()
+    _DRAWN_HERE.clear()
 
 
 def figure_parts(name: str, lang: str, index: int) -> tuple[str, str]:
