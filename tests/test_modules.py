@@ -155,6 +155,22 @@ def test_mha_constructor_errors():
         qt.MultiHeadAttention(6, 2.0)
 
 
+def test_module_calls_name_the_module_in_their_errors():
+    """Bad input to a module's forward names the module the user called, with the rule and the
+    shapes; the function it runs checks nothing a second time."""
+    x = torch.zeros(2, 3, 8)
+    with pytest.raises(
+        ValueError,
+        match=r"^MultiHeadAttention: query, key and value must share d_model \(last axis\); "
+        r"got query \(2, 3, 8\), key \(2, 4, 7\)",
+    ):
+        qt.MultiHeadAttention(8, 2)(x, torch.zeros(2, 4, 7), torch.zeros(2, 4, 8))
+    with pytest.raises(TypeError, match="^MultiHeadAttention: is_causal must be a bool"):
+        qt.MultiHeadAttention(8, 2)(x, x, x, is_causal=1)
+    with pytest.raises(ValueError, match=r"^TransformerEncoderLayer: .*got query \(2, 3, 7\)"):
+        qt.TransformerEncoderLayer(8, 2, 16)(torch.zeros(2, 3, 7))
+
+
 # --- TransformerEncoderLayer ------------------------------------------------------------------
 
 

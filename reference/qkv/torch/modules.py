@@ -15,9 +15,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import check_choice, check_divisible, check_int, fail
-from .multihead import MultiHeadParams, init_multi_head_params, multi_head_attention
-from .transformer import EncoderLayerParams, encoder_layer, init_encoder_layer_params
+from .._checks import (
+    check_choice,
+    check_divisible,
+    check_int,
+    check_layer,
+    check_multi_head,
+    fail,
+)
+from .multihead import MultiHeadParams, _multi_head_attention, init_multi_head_params
+from .transformer import EncoderLayerParams, _encoder_layer, init_encoder_layer_params
 
 __all__ = ["MultiHeadAttention", "TransformerEncoderLayer"]
 
@@ -107,11 +114,24 @@ class MultiHeadAttention(nn.Module):
             `(out, weights)`: `(*batch, seq_q, d_model)` and `(*batch, heads, seq_q, seq_k)`
             or `None`.
         """
-        return multi_head_attention(
+        params = self.params()
+        check_multi_head(
+            "MultiHeadAttention",
+            "torch",
             query,
             key,
             value,
-            self.params(),
+            params,
+            self.num_heads,
+            mask,
+            is_causal=is_causal,
+            need_weights=need_weights,
+        )
+        return _multi_head_attention(
+            query,
+            key,
+            value,
+            params,
             num_heads=self.num_heads,
             mask=mask,
             is_causal=is_causal,
@@ -282,9 +302,21 @@ class TransformerEncoderLayer(nn.Module):
         Returns:
             Tensor of shape `(*batch, seq, d_model)`.
         """
-        return encoder_layer(
+        params = self.params()
+        check_layer(
+            "TransformerEncoderLayer",
+            "torch",
+            params,
             x,
-            self.params(),
+            num_heads=self.num_heads,
+            mask=mask,
+            norm_first=self.norm_first,
+            activation=self.activation,
+            eps=self.eps,
+        )
+        return _encoder_layer(
+            x,
+            params,
             num_heads=self.num_heads,
             mask=mask,
             norm_first=self.norm_first,
