@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import pickle
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -88,9 +87,6 @@ def get(key: str) -> Claim:
     return _REGISTRY[key]
 
 
-_SECONDS: dict[str, float] = {}
-
-
 @cache
 def measured(key: str) -> Any:
     """What the claim's function returns, computed once per process (both languages share it)
@@ -104,18 +100,11 @@ def measured(key: str) -> Any:
             return pickle.loads(path.read_bytes())
     else:
         path = None
-    start = time.perf_counter()
     result = measure()
-    _SECONDS[key] = time.perf_counter() - start
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(pickle.dumps(result))
     return result
-
-
-def seconds() -> dict[str, float]:
-    """Wall-clock seconds each claim measured so far in this process took (for build reports)."""
-    return dict(_SECONDS)
 
 
 def verify(key: str) -> Any:
@@ -145,12 +134,14 @@ _LABELS = {
         "measured": "Measured when this page was built",
         "all": "All verified claims",
         "head": ("Claim", "Measured at build time", "Page"),
+        "sep": ": ",
     },
     "zh": {
         "check": "验证",
         "measured": "本页构建时的测量结果",
         "all": "全部已验证的结论",
         "head": ("结论", "构建时的测量结果", "页面"),
+        "sep": "：",
     },
 }
 
@@ -163,7 +154,7 @@ def render_check(key: str, lang: str, *, page: str = "concepts/page.md") -> str:
     item = get(key)
     result = verify(key)
     link = "../" * page.count("/") + f"verified-claims.md#claim-{key}"
-    sep = "：" if lang == "zh" else ": "
+    sep = labels["sep"]
     body = [
         item.statement[lang],
         "",
@@ -185,7 +176,7 @@ def render_table(lang: str) -> str:
     """The table of every claim in `lang` (Markdown): the claim with an anchor `claim-<name>`, the
     numbers measured in this build, and a link to its concept page. Raises ClaimFailed."""
     labels = _LABELS[lang]
-    sep = "：" if lang == "zh" else ": "
+    sep = labels["sep"]
     rows = ["| " + " | ".join(labels["head"]) + " |", "|---|---|---|"]
     for key in keys():
         item = _REGISTRY[key]
