@@ -32,15 +32,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parents[2]
-LANGS = ("en", "zh")
+from . import FENCE, INLINE_CODE, LANGS, blocks
 
-FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+DOCS = Path(__file__).resolve().parents[2]
+
 HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<text>.*?)[ \t#]*$")
 ADMONITION = re.compile(r"^[ \t]*(?P<marker>!!!|\?\?\?\+?)[ \t]+(?P<kind>[\w-]+)")
 DIRECTIVE = re.compile(r"^[ \t]*\[\[(?P<name>[a-z][a-z-]*)(?::\s*(?P<arg>[^\]]*?))?\s*\]\][ \t]*$")
 API_LINK = re.compile(r"\]\[(?P<ref>qkv(?:\.\w+)+)\]|\[`?(?P<bare>qkv(?:\.\w+)+)`?\]\[\]")
-INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
@@ -65,58 +64,46 @@ def structure(text: str) -> Structure:
     """A page's `Structure` (code fences are opaque; HTML comments are ignored)."""
     out = Structure()
     text = HTML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
-    open_fence: tuple[str, str, str, int] | None = None
+    opening: tuple[str, str, int] | None = None  # indent, language and line of a code block
     body: list[str] = []
     in_math: int | None = None
-    for number, line in enumerate(text.split("\n"), start=1):
-        fence = FENCE.match(line)
-        if open_fence is not None:
-            indent, ticks, language, start = open_fence
-            if (
-                fence
-                and fence.group("fence")[0] == ticks[0]
-                and len(fence.group("fence")) >= len(ticks)
-                and not fence.group("info").strip()
-            ):
-                code = "\n".join(
-                    b[len(indent) :] if b.startswith(indent) else b.lstrip() for b in body
-                )
-                out.code.append((language, code, start))
-                open_fence = None
-            else:
-                body.append(line)
-            continue
-        if fence and in_math is None:
-            info = fence.group("info").strip()
+    for number, line, kind in blocks(text):
+        if kind == "fence" and opening is None:
+            info = FENCE.sub(r"\2", line).strip()
             language = re.split(r"[\s{]+", info)[0].lstrip(".") if info else ""
-            open_fence = (fence.group("indent"), fence.group("fence"), language, number)
-            body = []
-            continue
-        prose = INLINE_CODE.sub("", line)
-        # display math: $$ ... $$ on one line, or a block opened and closed by lines with $$
-        for _ in re.finditer(r"\$\$", prose):
-            if in_math is None:
-                in_math = number
-            else:
-                out.math.append(in_math)
-                in_math = None
-        if in_math is not None and in_math != number:
-            continue
-        heading = HEADING.match(line)
-        if heading and in_math is None:
-            out.headings.append((len(heading.group("hashes")), heading.group("text"), number))
-        admonition = ADMONITION.match(line)
-        if admonition:
-            out.admonitions.append((admonition.group("kind"), number))
-        directive = DIRECTIVE.match(line)
-        if directive:
-            name, arg = directive.group("name"), (directive.group("arg") or "").strip()
-            out.directives.append((f"{name}: {arg}" if arg else name, number))
-            if name == "figure":
-                out.figures.append((f"[[figure: {arg}]]", number))
-        out.figures.extend(("<figure>", number) for _ in re.finditer(r"<figure[\s>]", prose))
-        for link in API_LINK.finditer(prose):
-            out.api_links.add(link.group("ref") or link.group("bare"))
+            opening, body = (line[: len(line) - len(line.lstrip(" \t"))], language, number), []
+        elif kind == "fence" and opening is not None:
+            indent, language, start = opening
+            code = "\n".join(b[len(indent) :] if b.startswith(indent) else b.lstrip() for b in body)
+            out.code.append((language, code, start))
+            opening = None
+        elif kind == "code":
+            body.append(line)
+        else:
+            prose = INLINE_CODE.sub("", line)
+            # display math: $$ ... $$ on one line, or a block opened and closed by lines with $$
+            for _ in range(prose.count("$$")):
+                if in_math is None:
+                    in_math = number
+                else:
+                    out.math.append(in_math)
+                    in_math = None
+            if kind == "math":
+                continue
+            heading = HEADING.match(line)
+            if heading:
+                out.headings.append((len(heading["hashes"]), heading["text"], number))
+            admonition = ADMONITION.match(line)
+            if admonition:
+                out.admonitions.append((admonition["kind"], number))
+            directive = DIRECTIVE.match(line)
+            if directive:
+                name, arg = directive["name"], (directive["arg"] or "").strip()
+                out.directives.append((f"{name}: {arg}" if arg else name, number))
+                if name == "figure":
+                    out.figures.append((f"[[figure: {arg}]]", number))
+            out.figures.extend(("<figure>", number) for _ in re.finditer(r"<figure[\s>]", prose))
+            out.api_links.update(link["ref"] or link["bare"] for link in API_LINK.finditer(prose))
     return out
 
 

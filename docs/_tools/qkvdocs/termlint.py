@@ -30,7 +30,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import glossary
+from . import blocks, glossary
 
 DOCS = Path(__file__).resolve().parents[2]
 ROOT = DOCS.parent
@@ -40,7 +40,6 @@ docs/stylesheets .github .ci README.md CONTRIBUTING.md Makefile mkdocs.yml pypro
 conftest.py .pre-commit-config.yaml""".split()
 SPELL_SKIP = "*.zh.md,*.svg,*.json,*.pyc,__pycache__,*.png,*.lock"
 
-FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 ALLOW = re.compile(r"<!--\s*termlint:\s*allow\s+(.+?)\s*-->")
@@ -71,23 +70,17 @@ def _pages(docs: Path, suffix: str = ".md") -> list[Path]:
     return sorted(p for p in docs.rglob(f"*{suffix}") if p.relative_to(docs).parts[0][0] != "_")
 
 
-def _chinese_prose(docs: Path):
+def _chinese_prose(docs: Path, math: bool = True):
     """(page as reported, words its `termlint: allow` comments allow, line number, line) for every
-    line of every Chinese page outside code fences and HTML comments, inline code blanked."""
+    line of every Chinese page outside code and HTML comments (and display math unless `math`),
+    inline code blanked."""
     for page in _pages(docs, ".zh.md"):
         text = page.read_text(encoding="utf-8")
         allowed = {word.lower() for match in ALLOW.finditer(text) for word in match[1].split()}
         text = HTML_COMMENT.sub(lambda m: "\n" * m[0].count("\n"), text)
         where = page.relative_to(docs.parent).as_posix()
-        fence: str | None = None
-        for number, line in enumerate(text.split("\n"), start=1):
-            match = FENCE.match(line)
-            if fence is None and match:
-                fence = match[1]
-            elif fence is not None:
-                if match and match[1][0] == fence[0] and len(match[1]) >= len(fence):
-                    fence = None
-            else:
+        for number, line, kind in blocks(text):
+            if kind == "text" or kind == "math" and math:
                 yield where, allowed, number, INLINE_CODE.sub(" ", line)
 
 
@@ -133,13 +126,7 @@ def english_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
         if re.search(r"[\u4e00-\u9fff]", e.zh) and not e.en.isupper()
     ]
     findings = []
-    page, math = "", False
-    for where, allowed, number, line in _chinese_prose(docs):
-        if where != page:
-            page, math = where, False
-        if math or line.count("$$") % 2:
-            math = math != bool(line.count("$$") % 2)
-            continue
+    for where, allowed, number, line in _chinese_prose(docs, math=False):
         prose = NOT_PROSE.sub(" ", line)
         for pattern, entry in terms:
             for match in pattern.finditer(prose):
