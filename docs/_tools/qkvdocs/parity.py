@@ -28,7 +28,6 @@ import datetime as dt
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -47,22 +46,14 @@ HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 # structure of one page
 
 
-@dataclass
-class Structure:
-    """What must match between twins (each list in page order, with the line of each item)."""
-
-    headings: list[tuple[int, str, int]] = field(default_factory=list)  # (level, text, line)
-    code: list[tuple[str, str, int]] = field(default_factory=list)  # (language, code, line)
-    math: list[int] = field(default_factory=list)  # line of each display-math block
-    figures: list[tuple[str, int]] = field(default_factory=list)  # [[figure: NAME]], "<figure>"
-    admonitions: list[tuple[str, int]] = field(default_factory=list)  # (kind, line)
-    directives: list[tuple[str, int]] = field(default_factory=list)  # ("code: softmax", line)
-    api_links: set[str] = field(default_factory=set)
+# the parts of a page its twin must share, each in page order (the API links as a set)
+PARTS = ("headings", "code blocks", "display-math blocks", "figures", "admonitions", "directives")
+Part = list[tuple[object, str, int]]  # (what must match, how a report shows it, line)
 
 
-def structure(text: str) -> Structure:
-    """A page's `Structure` (code fences are opaque; HTML comments are ignored)."""
-    out = Structure()
+def structure(text: str) -> dict[str, Part]:
+    """A page's `PARTS` and "API links" (code fences are opaque; HTML comments are ignored)."""
+    out: dict[str, Part] = {part: [] for part in (*PARTS, "API links")}
     text = HTML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
     opening: tuple[str, str, int] | None = None  # indent, language and line of a code block
     body: list[str] = []
@@ -75,7 +66,7 @@ def structure(text: str) -> Structure:
         elif kind == "fence" and opening is not None:
             indent, language, start = opening
             code = "\n".join(b[len(indent) :] if b.startswith(indent) else b.lstrip() for b in body)
-            out.code.append((language, code, start))
+            out["code blocks"].append(((language, code), language or "no language", start))
             opening = None
         elif kind == "code":
             body.append(line)
@@ -86,24 +77,25 @@ def structure(text: str) -> Structure:
                 if in_math is None:
                     in_math = number
                 else:
-                    out.math.append(in_math)
+                    out["display-math blocks"].append((None, "$$", in_math))
                     in_math = None
             if kind == "math":
                 continue
-            heading = HEADING.match(line)
-            if heading:
-                out.headings.append((len(heading["hashes"]), heading["text"], number))
-            admonition = ADMONITION.match(line)
-            if admonition:
-                out.admonitions.append((admonition["kind"], number))
-            directive = DIRECTIVE.match(line)
-            if directive:
+            if heading := HEADING.match(line):
+                level, shown = len(heading["hashes"]), f"{heading['hashes']} {heading['text']}"
+                out["headings"].append((level, shown, number))
+            if admonition := ADMONITION.match(line):
+                out["admonitions"].append((admonition["kind"], admonition["kind"], number))
+            if directive := DIRECTIVE.match(line):
                 name, arg = directive["name"], (directive["arg"] or "").strip()
-                out.directives.append((f"{name}: {arg}" if arg else name, number))
+                shown = f"{name}: {arg}" if arg else name
+                out["directives"].append((shown, shown, number))
                 if name == "figure":
-                    out.figures.append((f"[[figure: {arg}]]", number))
-            out.figures.extend(("<figure>", number) for _ in re.finditer(r"<figure[\s>]", prose))
-            out.api_links.update(link["ref"] or link["bare"] for link in API_LINK.finditer(prose))
+                    out["figures"].append((f"[[figure: {arg}]]", f"[[figure: {arg}]]", number))
+            for _ in re.finditer(r"<figure[\s>]", prose):
+                out["figures"].append(("<figure>", "<figure>", number))
+            for link in API_LINK.finditer(prose):
+                out["API links"].append((link["ref"] or link["bare"], "", number))
     return out
 
 
@@ -111,27 +103,14 @@ def structure(text: str) -> Structure:
 # comparing twins
 
 
-def _sequences(s: Structure) -> dict[str, list[tuple[object, str, int]]]:
-    """Each ordered part of a page as (what must match, how a report shows it, line)."""
-    return {
-        "headings": [(level, "#" * level + " " + text, n) for level, text, n in s.headings],
-        "code blocks": [((lang, code), lang or "no language", n) for lang, code, n in s.code],
-        "display-math blocks": [(None, "$$", n) for n in s.math],
-        "figures": [(name, name, n) for name, n in s.figures],
-        "admonitions": [(kind, kind, n) for kind, n in s.admonitions],
-        "directives": [(name, name, n) for name, n in s.directives],
-    }
-
-
 HINTS = {"code blocks": " (code is never translated: copy it exactly)"}
 
 
-def compare(en: Structure, zh: Structure) -> list[str]:
+def compare(en: dict[str, Part], zh: dict[str, Part]) -> list[str]:
     """Human-readable differences between an English page and its Chinese twin (empty: parity)."""
     problems = []
-    zh_parts = _sequences(zh)
-    for what, ours in _sequences(en).items():
-        theirs = zh_parts[what]
+    for what in PARTS:
+        ours, theirs = en[what], zh[what]
         a, b = [item[0] for item in ours], [item[0] for item in theirs]
         if a == b:
             continue
@@ -146,10 +125,10 @@ def compare(en: Structure, zh: Structure) -> list[str]:
             + " | ".join(where)
             + HINTS.get(what, "")
         )
-    if en.api_links != zh.api_links:
-        only_en = sorted(en.api_links - zh.api_links)
-        only_zh = sorted(zh.api_links - en.api_links)
-        problems.append(f"API links differ: only in en {only_en}, only in zh {only_zh}")
+    links = [{link for link, _, _ in page["API links"]} for page in (en, zh)]
+    if links[0] != links[1]:
+        only = [sorted(links[0] - links[1]), sorted(links[1] - links[0])]
+        problems.append(f"API links differ: only in en {only[0]}, only in zh {only[1]}")
     return problems
 
 
