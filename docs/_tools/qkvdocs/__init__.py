@@ -12,6 +12,7 @@ from collections.abc import Iterator
 LANGS = ("en", "zh")
 FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
 INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
 def blocks(markdown: str) -> Iterator[tuple[int, str, str]]:
@@ -31,8 +32,7 @@ def blocks(markdown: str) -> Iterator[tuple[int, str, str]]:
         elif match:
             fence = match[1]
             yield number, line, "fence"
-        elif math or INLINE_CODE.sub("", line).count("$$") % 2:
-            math = math != bool(INLINE_CODE.sub("", line).count("$$") % 2)
-            yield number, line, "math"
         else:
-            yield number, line, "text"
+            odd = INLINE_CODE.sub("", line).count("$$") % 2 == 1
+            yield number, line, "math" if math or odd else "text"
+            math ^= odd

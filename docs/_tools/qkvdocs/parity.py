@@ -31,7 +31,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from . import FENCE, INLINE_CODE, LANGS, blocks
+from . import FENCE, HTML_COMMENT, INLINE_CODE, LANGS, blocks
 
 DOCS = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,6 @@ HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<text>.*?)[ \t#]*$")
 ADMONITION = re.compile(r"^[ \t]*(?P<marker>!!!|\?\?\?\+?)[ \t]+(?P<kind>[\w-]+)")
 DIRECTIVE = re.compile(r"^[ \t]*\[\[(?P<name>[a-z][a-z-]*)(?::\s*(?P<arg>[^\]]*?))?\s*\]\][ \t]*$")
 API_LINK = re.compile(r"\]\[(?P<ref>qkv(?:\.\w+)+)\]|\[`?(?P<bare>qkv(?:\.\w+)+)`?\]\[\]")
-HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
 # --------------------------------------------------------------------------------------------

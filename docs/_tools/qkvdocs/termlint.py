@@ -30,7 +30,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import blocks, glossary
+from . import HTML_COMMENT, INLINE_CODE, blocks, glossary
 
 DOCS = Path(__file__).resolve().parents[2]
 ROOT = DOCS.parent
@@ -40,8 +40,6 @@ docs/stylesheets .github .ci README.md CONTRIBUTING.md Makefile mkdocs.yml pypro
 conftest.py .pre-commit-config.yaml""".split()
 SPELL_SKIP = "*.zh.md,*.svg,*.json,*.pyc,__pycache__,*.png,*.lock"
 
-INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
-HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 ALLOW = re.compile(r"<!--\s*termlint:\s*allow\s+(.+?)\s*-->")
 
 DIMENSIONS = (
