@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -23,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from . import LANGS
+
 DOCS = Path(__file__).resolve().parents[2]
-LANGS = ("en", "zh")
 TEST = "tests/test_claims.py::test_claim_holds"
 
 
@@ -80,9 +82,7 @@ def keys() -> list[str]:
 
 
 def get(key: str) -> Claim:
-    if key not in _REGISTRY:
-        keys()
-    if key not in _REGISTRY:
+    if key not in _REGISTRY and key not in keys():
         raise KeyError(f"no claim {key!r}; known: {', '.join(keys())}")
     return _REGISTRY[key]
 
@@ -95,11 +95,10 @@ def measured(key: str) -> Any:
 
     measure = get(key).measure
     path = cache_path(f"claim-{key}", "pickle")
-    if path is not None and measure.__module__.startswith(f"{__package__}.figures."):
-        if path.is_file():
-            return pickle.loads(path.read_bytes())
-    else:
-        path = None
+    if not measure.__module__.startswith(f"{__package__}.figures."):
+        path = None  # a claim registered elsewhere (by a test) is measured afresh
+    if path is not None and path.is_file():
+        return pickle.loads(path.read_bytes())
     result = measure()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,13 +154,9 @@ def render_check(key: str, lang: str, *, page: str = "concepts/page.md") -> str:
     result = verify(key)
     link = "../" * page.count("/") + f"verified-claims.md#claim-{key}"
     sep = labels["sep"]
-    body = [
-        item.statement[lang],
-        "",
-        f"{labels['measured']}{sep}{result.shown(lang)} · [{labels['all']}]({link})",
-    ]
-    indented = "\n".join(f"    {line}" if line else "" for line in body)
-    return f'!!! success "{labels["check"]}{sep}{item.title[lang]}"\n\n{indented}\n'
+    body = f"{item.statement[lang]}\n\n{labels['measured']}{sep}{result.shown(lang)}"
+    body = textwrap.indent(f"{body} · [{labels['all']}]({link})", "    ")
+    return f'!!! success "{labels["check"]}{sep}{item.title[lang]}"\n\n{body}\n'
 
 
 def _cell(text: str) -> str:
