@@ -7,12 +7,14 @@
   A failure stops the build with a message that names the page, the line and the directive.
   On Chinese pages it then joins the lines of a paragraph that break between two Chinese
   characters (a browser shows such a line break as a space), outside code fences and `$$` blocks.
-- on_page_content: put the figures (caption, alt text) in, add hover definitions of glossary terms.
-- on_post_page: put the drawings into the figures (after search indexing, so the index holds the
-  caption but never parses SVG paths); on Chinese pages point Material's search at the Chinese
-  index; drop the `<link rel="alternate" hreflang>` tags (Material fetches `sitemap.xml` next to
-  each of them, two 404s per page; the language switch itself links to the twin page, and the
-  sitemap keeps the hreflang alternates).
+- on_page_content: put the figures (caption, alt text) in, add hover definitions of glossary terms,
+  hold the folded full sources out of the page.
+- on_post_page: put the drawings into the figures and the folded full sources back under the
+  math (both after search indexing, so the index holds captions and the math shown but never
+  parses SVG paths or the long folded copies); on Chinese pages point Material's search at the
+  Chinese index; drop the `<link rel="alternate" hreflang>` tags (Material fetches `sitemap.xml`
+  next to each of them, two 404s per page; the language switch itself links to the twin page,
+  and the sitemap keeps the hreflang alternates).
 - on_post_build: copy KaTeX from node_modules into the site; split the search index per language.
 
 The language of a page is taken from its file name (`page.zh.md`).
@@ -29,6 +31,7 @@ import time
 from pathlib import Path
 
 import jinja2
+import pymdownx.highlight
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 
@@ -75,6 +78,7 @@ NOT_PARAGRAPH = re.compile(r"[ \t]*(#|\||<|\[\[|!!!|\?\?\?)")  # heading, table,
 _pool: list = []  # the figure workers of this build (at most one pool)
 _slots: dict[str, list[str]] = {}
 _media: dict[str, list[str]] = {}
+_held: dict[str, list[str]] = {}  # folded full sources, out of the page while search indexes it
 _timings: dict[str, float] = {}
 
 
@@ -119,6 +123,29 @@ def on_env(env, config, files):
     # would otherwise compile Material's templates again, seconds of every reload
     env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(_cache_dir("jinja")))
     return env
+
+
+def _highlight_once(original):
+    """Pygments colours every code block, and the twins of a page show the same code: colour each
+    distinct block once per process (keyed by the code, the lexer and the formatter with their
+    options, which is everything the result depends on)."""
+    done: dict[tuple, str] = {}
+
+    def highlight(code, lexer, formatter, outfile=None):
+        if outfile is not None:
+            return original(code, lexer, formatter, outfile)
+        key = (code, type(lexer), repr(sorted(lexer.options.items())), type(formatter))
+        key += (repr(sorted(formatter.options.items())),)
+        if key not in done:
+            done[key] = original(code, lexer, formatter)
+        return done[key]
+
+    highlight.qkv_original = original
+    return highlight
+
+
+if not hasattr(pymdownx.highlight.highlight, "qkv_original"):  # once, though `serve` reloads us
+    pymdownx.highlight.highlight = _highlight_once(pymdownx.highlight.highlight)
 
 
 def _cache_dir(name: str) -> Path:
@@ -178,9 +205,10 @@ def on_page_markdown(markdown, page, config, files):
 
 def on_page_content(html, page, config, files):
     src = page.file.src_uri
-    html = directives.unsearched_full_source(directives.fill_slots(html, _slots.pop(src, [])))
+    html = directives.fill_slots(html, _slots.pop(src, []))
     if not src.startswith(NO_HOVER):
         html = glossary.add_hover(html, directives.page_language(src))
+    html, _held[src] = directives.hold_full_source(html)
     return html
 
 
@@ -197,6 +225,7 @@ def _relative_switch_links(output: str, page_url: str) -> str:
 def on_post_page(output, page, config):
     lang = directives.page_language(page.file.src_uri)
     output = directives.fill_media(output, _media.pop(page.file.src_uri, []))
+    output = directives.put_back_full_source(output, _held.pop(page.file.src_uri, []))
     output = ALTERNATE_LINK.sub("", output)
     output = _relative_switch_links(output, page.url)
     try:

@@ -102,12 +102,24 @@ def _names_used(tree: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
+def _segment(lines: list[bytes], node: ast.stmt) -> str:
+    """`ast.get_source_segment` for a module split once (it splits the whole source on every
+    call); offsets are UTF-8 byte offsets, as in `ast`."""
+    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    if first == last:
+        return lines[first][node.col_offset : node.end_col_offset].decode()
+    middle = lines[first + 1 : last]
+    parts = [lines[first][node.col_offset :], *middle, lines[last][: node.end_col_offset]]
+    return b"\n".join(parts).decode()
+
+
 @cache
 def _module_parts(module_name: str):
     """Top-level imports and definitions of a module: (imports, {name: (order, source, node)})."""
     module = importlib.import_module(module_name)
     source = inspect.getsource(module)
     tree = ast.parse(source)
+    lines = [line.encode() for line in source.split("\n")]
     package = module.__package__ or module_name.rpartition(".")[0]
     imports: list[ast.stmt] = []
     defs: dict[str, tuple[int, str, ast.stmt]] = {}
@@ -119,7 +131,7 @@ def _module_parts(module_name: str):
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             defs[node.name] = (
                 order,
-                ast.get_source_segment(source, node, padded=False) or "",
+                _segment(lines, node),
                 node,
             )
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -129,8 +141,7 @@ def _module_parts(module_name: str):
                 names = target.elts if isinstance(target, ast.Tuple) else [target]
                 for name in names:
                     if isinstance(name, ast.Name) and name.id != "__all__":
-                        segment = ast.get_source_segment(source, node) or ""
-                        defs[name.id] = (order, segment, node)
+                        defs[name.id] = (order, _segment(lines, node), node)
     return imports, defs
 
 
@@ -282,13 +293,27 @@ def _fence(code: str, title: str) -> str:
 
 FULL_SOURCE = {"en": "Full source", "zh": "完整源码"}
 FULL_SOURCE_HTML = re.compile(
-    r'<details class="note">(\s*<summary>(?:Full source|完整源码)</summary>)'
+    r'<details class="note">\s*<summary>(?:Full source|完整源码)</summary>.*?</details>', re.S
 )
+HELD_SOURCE = "<!--qkv-full-source-{}-->"
 
 
-def unsearched_full_source(page_html: str) -> str:
-    """Keep the folded full source out of the search index (the math above it is indexed)."""
-    return FULL_SOURCE_HTML.sub(r'<details class="note" data-search-exclude>\1', page_html)
+def hold_full_source(page_html: str) -> tuple[str, list[str]]:
+    """Take the folded full sources out of a page until `put_back_full_source`: the search index
+    holds the math shown above each one, and its parser never reads the long folded copies."""
+    held: list[str] = []
+
+    def hold(match: re.Match) -> str:
+        held.append(match.group(0))
+        return HELD_SOURCE.format(len(held) - 1)
+
+    return FULL_SOURCE_HTML.sub(hold, page_html), held
+
+
+def put_back_full_source(output: str, held: list[str]) -> str:
+    for index, block in enumerate(held):
+        output = output.replace(HELD_SOURCE.format(index), block, 1)
+    return output
 
 
 def code_markdown(arg: str, lang: str = "en") -> str:

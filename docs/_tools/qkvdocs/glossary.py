@@ -224,6 +224,16 @@ def _patterns(lang: str) -> tuple[tuple[Entry, re.Pattern[str]], ...]:
     return tuple(found)
 
 
+@cache
+def _any_term(lang: str) -> re.Pattern[str]:
+    """One pattern that matches wherever any term of `lang` does: most text between two tags has
+    no term, and one search rules it out instead of one search per term."""
+    alternatives = [
+        f"(?i:{p.pattern})" if p.flags & re.I else f"(?:{p.pattern})" for _, p in _patterns(lang)
+    ]
+    return re.compile("|".join(alternatives))
+
+
 def add_hover(page_html: str, lang: str) -> str:
     """Wrap the first occurrence of each glossary term in prose with `<abbr title=definition>`.
 
@@ -254,7 +264,7 @@ def add_hover(page_html: str, lang: str) -> str:
                 skip = name in SKIP_TAGS or bool(SKIP_CLASSES.search(part))
                 stack.append((name, skip))
             continue
-        if any(skip for _, skip in stack) or not stack or not part.strip():
+        if any(skip for _, skip in stack) or not stack or not _any_term(lang).search(part):
             continue
         text = part
         for entry, pattern in list(pending):
