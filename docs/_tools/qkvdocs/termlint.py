@@ -40,6 +40,7 @@ docs/stylesheets .github .ci README.md CONTRIBUTING.md Makefile mkdocs.yml pypro
 conftest.py .pre-commit-config.yaml""".split()
 SPELL_SKIP = "*.zh.md,*.svg,*.json,*.pyc,__pycache__,*.png,*.lock"
 
+ASCII_PARENS = re.compile(r"\([\x00-\x7f]*\)")
 ALLOW = re.compile(r"<!--\s*termlint:\s*allow\s+(.+?)\s*-->")
 
 DIMENSIONS = (
@@ -68,10 +69,11 @@ def _pages(docs: Path, suffix: str = ".md") -> list[Path]:
     return sorted(p for p in docs.rglob(f"*{suffix}") if p.relative_to(docs).parts[0][0] != "_")
 
 
-def _chinese_prose(docs: Path, math: bool = True):
-    """(page as reported, words its `termlint: allow` comments allow, line number, line) for every
-    line of every Chinese page outside code and HTML comments (and display math unless `math`),
-    inline code blanked."""
+def _scan(docs: Path, rules, prose=lambda line: line, math: bool = True) -> list[Finding]:
+    """The matches of `rules` ((pattern, message of a match) pairs) in `prose(line)` for every line
+    of every Chinese page outside code and HTML comments (and display math unless `math`), inline
+    code blanked, except the words the page's `termlint: allow` comments allow."""
+    findings = []
     for page in _pages(docs, ".zh.md"):
         text = page.read_text(encoding="utf-8")
         allowed = {word.lower() for match in ALLOW.finditer(text) for word in match[1].split()}
@@ -79,24 +81,24 @@ def _chinese_prose(docs: Path, math: bool = True):
         where = page.relative_to(docs.parent).as_posix()
         for number, line, kind in blocks(text):
             if kind == "text" or kind == "math" and math:
-                yield where, allowed, number, INLINE_CODE.sub(" ", line)
+                line = prose(INLINE_CODE.sub(" ", line))
+                for pattern, message in rules:
+                    for match in pattern.finditer(line):
+                        if match[0].lower() not in allowed:
+                            findings.append(Finding(where, number, message(match)))
+    return findings
 
 
 def variant_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
     """Uses of `variants_zh` on Chinese pages, outside code (the glossary page itself included)."""
     entries = glossary.load() if entries is None else entries
     preferred = {v: e for e in entries for v in e.variants_zh if v and v != e.zh}
-    # longer variants first, so that one occurrence is reported once
-    variants = sorted(preferred, key=len, reverse=True)
-    findings = []
-    for where, allowed, number, line in _chinese_prose(docs):
-        line = re.sub(r"\([\x00-\x7f]*\)", " ", line)  # the English term given at first use
-        pattern = "|".join(re.escape(v) for v in variants if v.lower() not in allowed)
-        for match in re.finditer(pattern, line) if pattern else ():
-            entry = preferred[match[0]]
-            message = f"{match[0]!r} is a variant of the glossary term {entry.zh!r} ({entry.en}): "
-            findings.append(Finding(where, number, message + f"use {entry.zh!r}"))
-    return findings
+    # one alternation, longer variants first, so that one occurrence is reported once
+    pattern = re.compile("|".join(map(re.escape, sorted(preferred, key=len, reverse=True))))
+    say = "{0!r} is a variant of the glossary term {1.zh!r} ({1.en}): use {1.zh!r}"
+    rules = [(pattern, lambda m: say.format(m[0], preferred[m[0]]))] if preferred else []
+    # a parenthesis in ASCII gives the English term at first use
+    return _scan(docs, rules, lambda line: ASCII_PARENS.sub(" ", line))
 
 
 # what is not prose on a Chinese page: math, links (text and target), HTML, directives, and a
@@ -118,22 +120,13 @@ def _english_term(en: str) -> re.Pattern[str]:
 def english_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
     """Glossary terms written in English in the prose of Chinese pages."""
     entries = glossary.load() if entries is None else entries
-    terms = [
-        (_english_term(e.en), e)
+    say = "English {0!r} in Chinese prose: write {1.zh!r} (English in parentheses at first use)"
+    rules = [
+        (_english_term(e.en), lambda m, e=e: say.format(m[0], e))
         for e in entries
         if re.search(r"[\u4e00-\u9fff]", e.zh) and not e.en.isupper()
     ]
-    findings = []
-    for where, allowed, number, line in _chinese_prose(docs, math=False):
-        prose = NOT_PROSE.sub(" ", line)
-        for pattern, entry in terms:
-            for match in pattern.finditer(prose):
-                if match[0].lower() not in allowed:
-                    message = f"English {match[0]!r} in Chinese prose: write {entry.zh!r}"
-                    findings.append(
-                        Finding(where, number, message + " (English in parentheses at first use)")
-                    )
-    return findings
+    return _scan(docs, rules, lambda line: NOT_PROSE.sub(" ", line), math=False)
 
 
 STYLE = (
@@ -148,14 +141,9 @@ STYLE = (
 
 def style_findings(docs: Path = DOCS) -> list[Finding]:
     """Quotation marks, bracket widths, citations and `\\text{}` on Chinese pages (`STYLE`)."""
-    findings = []
-    for where, _, number, line in _chinese_prose(docs):
-        if line.lstrip().startswith(("!!!", "???")):  # admonition titles are quoted in ASCII
-            continue
-        for pattern, message in STYLE:
-            for match in pattern.finditer(line):
-                findings.append(Finding(where, number, f"{match[0]!r}: {message}"))
-    return findings
+    rules = [(pattern, lambda m, say=say: f"{m[0]!r}: {say}") for pattern, say in STYLE]
+    # admonition titles are quoted in ASCII
+    return _scan(docs, rules, lambda line: "" if line.lstrip()[:3] in ("!!!", "???") else line)
 
 
 def _is_dimension(item: str) -> bool:
