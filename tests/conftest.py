@@ -267,3 +267,124 @@ def random_qkv(rng, batch=(2,), seq_q=3, seq_k=4, d_k=5, d_v=6, dtype=np.float64
     key = rng.standard_normal((*batch, seq_k, d_k)).astype(dtype)
     value = rng.standard_normal((*batch, seq_k, d_v)).astype(dtype)
     return query, key, value
+
+
+# --------------------------------------------------------------------------------------------
+# the browser tests (test_browser.py, test_browser_layout.py, test_interactive.py): one site
+# build, one local server and one chromium for the run; helpers in tests/browsing.py
+
+
+# pytest-xdist groups of the browser tests: the tests that read the tour share one worker (one
+# chromium visits each page once for all of them); the interactive figures run in another
+BROWSER_GROUPS = {"test_interactive.py": "browser-interactive"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) the browser tests of one
+    group go to the same worker, which starts one chromium for them; the examples of one page
+    (Sybil: one test per `>>>` statement, sharing the block's names) stay in one worker, in order.
+    Every other test goes wherever a worker is free."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            group = BROWSER_GROUPS.get(item.path.name, "browser")
+            item.add_marker(pytest.mark.xdist_group(group))
+        elif item.path.suffix == ".md":
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+@pytest.fixture(scope="session")
+def sync_playwright():
+    """Playwright's entry point, once chromium is known to be there (checked before the build)."""
+    import shutil
+    from pathlib import Path
+
+    import browsing
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browsing.unavailable("playwright is not installed")
+    if not (Path(browsing.CHROMIUM).is_file() or shutil.which(browsing.CHROMIUM)):
+        browsing.unavailable(f"no chromium at {browsing.CHROMIUM} (apt-get install chromium)")
+    return sync_playwright
+
+
+@pytest.fixture(scope="session")
+def built_site(sync_playwright, tmp_path_factory):
+    """The site, built once per run (tests/sitebuild.py); only once the browser is known to be
+    there, so that a missing chromium skips (or fails) at once."""
+    from sitebuild import build_once
+
+    return build_once(tmp_path_factory)[0]
+
+
+@pytest.fixture(scope="session")
+def base_url(built_site):
+    """The built site served on 127.0.0.1 by a thread of this process."""
+    import functools
+    import http.server
+    import threading
+
+    import browsing
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(browsing.QuietHandler, directory=str(built_site))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser(sync_playwright):
+    """One headless chromium for the run; each test module opens its own contexts in it."""
+    import browsing
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=browsing.CHROMIUM, headless=True, args=browsing.CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def context(browser, base_url):
+    """A desktop context (fresh profile, clipboard allowed) shared by the desktop tests."""
+    import browsing
+
+    context = browser.new_context(viewport=browsing.DESKTOP, locale="en-US")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url.rstrip("/"))
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def browse(context, base_url):
+    """(page, recorder) for the desktop tests; one tab reused by every test."""
+    import browsing
+
+    page = context.new_page()
+    recorder = browsing.Recorder(base_url)
+    recorder.attach(page)
+    return page, recorder
+
+
+@pytest.fixture(scope="session")
+def tour(browse, base_url, built_site):
+    """`tour(lang)`: every page of `lang` visited once (browsing.tour), on first use."""
+    import browsing
+
+    done: dict[str, list] = {}
+
+    def visits(lang: str) -> list:
+        if lang not in done:
+            page, recorder = browse
+            done[lang] = browsing.tour(page, recorder, base_url, built_site, lang)
+        return done[lang]
+
+    return visits

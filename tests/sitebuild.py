@@ -1,14 +1,16 @@
 """One strict build of the site per test session, shared by every test module that needs it.
 
 A test module declares its own session fixture that calls `build_once(tmp_path_factory)`; the
-first caller builds, every later one gets the same directory (the cache lives in this module), so
-the site is built once per session however many modules need it. `build_once` returns
+first caller builds, every later one gets the same directory (the cache lives in this module and,
+for the other pytest-xdist workers, in the run's temporary folder), so the site is built once per
+run however many modules and workers need it. `build_once` returns
 `(site_dir, log, seconds)`; a failed build fails the test with the tail of the log.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -114,7 +117,12 @@ def run_build(site_dir: Path) -> tuple[subprocess.CompletedProcess[str], float]:
 
 
 def build_once(tmp_path_factory) -> tuple[Path, str, float]:
-    """The session's build (built on first use): (site_dir, log, seconds)."""
+    """The test run's build (built on first use): (site_dir, log, seconds).
+
+    Under pytest-xdist the workers share one build: the first to ask builds into the run's
+    temporary folder (which every worker of the run shares) while holding a lock; the others
+    wait for it and read its log.
+    """
     if "site" not in _cache:
         for module, why in (
             ("mkdocs", "MkDocs is not installed"),
@@ -125,15 +133,24 @@ def build_once(tmp_path_factory) -> tuple[Path, str, float]:
             except ImportError:
                 # the NumPy-only test run: the site shows the PyTorch reference code too
                 pytest.skip(f"{why}: the site (NumPy and PyTorch tabs) cannot be built")
-        site_dir = tmp_path_factory.mktemp("site")
-        result, seconds = run_build(site_dir)
-        log = result.stdout + result.stderr
-        if result.returncode != 0:
-            tail = "\n".join(log.splitlines()[-40:])
+        shared = tmp_path_factory.getbasetemp()
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            shared = shared.parent  # the run's folder, above each worker's own
+        site_dir, record = shared / "qkv-site", shared / "qkv-site.json"
+        with FileLock(str(shared / "qkv-site.lock")):
+            if not record.is_file():
+                result, seconds = run_build(site_dir)
+                done = {"log": result.stdout + result.stderr, "seconds": seconds}
+                done["returncode"] = result.returncode
+                record.write_text(json.dumps(done), encoding="utf-8")
+            done = json.loads(record.read_text(encoding="utf-8"))
+        if done["returncode"] != 0:
+            tail = "\n".join(done["log"].splitlines()[-40:])
             pytest.fail(
-                f"`mkdocs build --strict` failed (exit {result.returncode}):\n{tail}", pytrace=False
+                f"`mkdocs build --strict` failed (exit {done['returncode']}):\n{tail}",
+                pytrace=False,
             )
-        _cache["site"] = (site_dir, log, seconds)
+        _cache["site"] = (site_dir, done["log"], done["seconds"])
     return _cache["site"]
 
 

@@ -1,7 +1,9 @@
 """The built site in a real browser (Python playwright driving Debian's chromium).
 
-The site is built once per session (tests/sitebuild.py) and served by a local `http.server`
-thread on 127.0.0.1; one browser (fresh user-data directory) visits it. Checks:
+The site is built once per run (tests/sitebuild.py) and served by a local `http.server` thread on
+127.0.0.1; one chromium visits it (fixtures in tests/conftest.py, helpers in tests/browsing.py).
+Every page of a language is visited once, by the tour: the per-page checks here and in
+test_browser_layout.py read what that one visit saw. Checks:
 
 - every page in both languages: no console error, no uncaught exception, no failed request, no
   request to any other host, and every formula of the page rendered by KaTeX (rendered formulas
@@ -9,7 +11,7 @@ thread on 127.0.0.1; one browser (fresh user-data directory) visits it. Checks:
 - the language switch lands on the twin page;
 - linked NumPy/PyTorch tabs switch together, and the choice survives a reload and a new page;
 - the copy button copies code that runs when pasted into Python;
-- the site's search: the Chinese and English queries of the site issue find their concept pages, and
+- the site's search: the queries of tests/sitebuild.py find their concept pages, and
   a reader on a Chinese page gets Chinese pages first;
 - layout (test_browser_layout.py): at a phone-sized viewport the navigation drawer works and
   nothing overflows sideways; at a 1,280 px desktop no code block scrolls sideways; Chinese pages
@@ -23,258 +25,36 @@ variable CI is set: in CI a skip is a failure.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
-import re
-import shutil
 import sys
-import threading
 import types
-from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pytest
-from sitebuild import EN_QUERIES, LANGS, ROOT, ZH_QUERIES, build_once, built_page, stems, url_of
+from browsing import SCREENSHOT_PAGES, SCREENSHOTS, visit
+from sitebuild import EN_QUERIES, LANGS, ZH_QUERIES, built_page, stems, url_of
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("QKV_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
-
-SCREENSHOT_PAGES = ("index", "concepts/softmax", "concepts/multi-head")
-ARITHMATEX = re.compile(r'<(?:span|div) class="arithmatex"')
-
-
-@pytest.fixture(scope="session")
-def built_site(sync_playwright, tmp_path_factory) -> Path:
-    """The site, built once per session (shared with the other modules through sitebuild); only
-    once the browser is known to be there, so that a missing chromium skips (or fails) at once."""
-    return build_once(tmp_path_factory)[0]
-
-
-def _ignored_response(url: str, status: int) -> bool:
-    """The only failed responses allowed: Material's `sitemap.xml` probes next to language
-    alternates (TOOLCHAIN.md, pitfall 13), a same-origin 404."""
-    return status == 404 and urlsplit(url).path.endswith("/sitemap.xml")
-
-
-# --------------------------------------------------------------------------------------------
-# server, browser, and what a page did
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def sync_playwright():
-    """Playwright's entry point, once chromium is known to be there (checked before the build)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed")
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        _unavailable(f"no chromium at {CHROMIUM} (apt-get install chromium)")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def base_url(sync_playwright, built_site):
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(built_site))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def context(sync_playwright, base_url, tmp_path_factory):
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport=DESKTOP,
-            locale="en-US",
-        )
-        context.grant_permissions(
-            ["clipboard-read", "clipboard-write"], origin=base_url.rstrip("/")
-        )
-        context.set_default_timeout(15_000)
-        yield context
-        context.close()
-
-
-@dataclass
-class Recorder:
-    """Everything a page did that a test may object to, since the last `reset`."""
-
-    origin: str
-    problems: list[str] = field(default_factory=list)
-    pending: set = field(default_factory=set)
-    abandoned: set = field(default_factory=set)
-    aborted: dict[str, str] = field(default_factory=dict)  # url -> the page that was being left
-    loaded: set[str] = field(default_factory=set)
-    requests: int = 0
-    page_url: str = ""
-
-    def attach(self, page) -> None:
-        page.on("request", self._request)
-        page.on("requestfinished", self._finished)
-        page.on("requestfailed", self._failed)
-        page.on("response", self._response)
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
-
-    def reset(self, url: str = "") -> None:
-        """Forget the page being left; requests it still had running may be aborted by leaving."""
-        self.abandoned |= self.pending
-        self.pending = set()
-        self.problems = []
-        self.page_url = url
-
-    def unexplained_aborts(self) -> list[str]:
-        """Aborted requests (`net::ERR_ABORTED`: the page was left while the search worker was still
-        loading) are harmless only if the same URL loaded successfully at some point."""
-        return [
-            f"{page}: request aborted and never loaded successfully: {url}"
-            for url, page in sorted(self.aborted.items())
-            if url not in self.loaded
-        ]
-
-    def _finished(self, request) -> None:
-        self.pending.discard(request)
-        response = request.response()
-        if response is not None and response.status < 400:
-            self.loaded.add(request.url)
-
-    def _request(self, request) -> None:
-        self.requests += 1
-        self.pending.add(request)
-        url = request.url
-        if url.startswith(("data:", "blob:", "about:")):
-            return
-        if not url.startswith(self.origin):
-            self.problems.append(f"request to another host: {url}")
-
-    def _failed(self, request) -> None:
-        self.pending.discard(request)
-        failure = request.failure or ""
-        if "ERR_ABORTED" in failure:
-            # still loading when the test navigated away (the search worker loads lunr and the
-            # index after the page): harmless if the URL loads elsewhere, see unexplained_aborts
-            self.aborted.setdefault(request.url, self.page_url)
-            return
-        self.problems.append(f"failed request: {request.url} ({failure})")
-
-    def _response(self, response) -> None:
-        if response.status >= 400 and not _ignored_response(response.url, response.status):
-            self.problems.append(f"HTTP {response.status}: {response.url}")
-
-    def _console(self, message) -> None:
-        if message.type != "error":
-            return
-        where = (message.location or {}).get("url", "")
-        if "Failed to load resource" in message.text and _ignored_response(where, 404):
-            return
-        self.problems.append(f"console error: {message.text} ({where})")
-
-    def settle(self, page, timeout_ms: int = 1500) -> None:
-        """Wait (briefly) until the page has no request left running."""
-        waited = 0
-        while self.pending and waited < timeout_ms:
-            page.wait_for_timeout(50)
-            waited += 50
-
-
-@pytest.fixture(scope="module")
-def browse(context, base_url):
-    """(page, recorder) for the desktop tests; one tab reused by every test of the module."""
-    page = context.pages[0] if context.pages else context.new_page()
-    recorder = Recorder(base_url)
-    recorder.attach(page)
-    return page, recorder
-
-
-def _visit(page, recorder: Recorder, url: str) -> None:
-    recorder.reset(url)
-    # DOMContentLoaded: math.js has run by then (it renders on that event); `settle` then waits
-    # for every request still running (images, fonts, the search index)
-    page.goto(url, wait_until="domcontentloaded")
-    page.wait_for_function(
-        "() => document.querySelectorAll('.arithmatex:not([data-qkv-math])').length === 0"
-    )
-    recorder.settle(page)
-
-
-MATH_STATE = """() => {
-  const nodes = [...document.querySelectorAll('.arithmatex')];
-  return {
-    formulas: nodes.length,
-    rendered: nodes.filter(n => n.querySelector('.katex') && !n.querySelector('.katex-error'))
-      .length,
-    errors: document.querySelectorAll('.katex-error').length,
-    lang: document.documentElement.lang,
-  };
-}"""
-
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_every_page_loads_cleanly_with_math_rendered(browse, base_url, built_site, lang):
-    page, recorder = browse
+def test_every_page_loads_cleanly_with_math_rendered(tour, lang):
     problems = []
-    visited = formulas = 0
-    for stem in stems():
-        _visit(page, recorder, base_url + url_of(stem, lang))
-        state = page.evaluate(MATH_STATE)
-        in_source = len(
-            ARITHMATEX.findall(built_page(built_site, stem, lang).read_text(encoding="utf-8"))
-        )
-        where = "/" + url_of(stem, lang)
-        problems += [f"{where}: {p}" for p in recorder.problems]
+    visits = tour(lang)
+    for seen in visits:
+        problems += [f"{seen.where}: {p}" for p in seen.problems]
+        state, in_source = seen.math, seen.formulas_in_source
         if state["formulas"] != in_source or state["rendered"] != in_source or state["errors"]:
             problems.append(
-                f"{where}: {in_source} formulas in the page source, "
+                f"{seen.where}: {in_source} formulas in the page source, "
                 f"{state['formulas']} in the DOM, "
                 f"{state['rendered']} rendered by KaTeX, {state['errors']} KaTeX errors"
             )
         if state["lang"] != lang:
-            problems.append(f"{where}: <html lang={state['lang']!r}>")
-        if stem in SCREENSHOT_PAGES:
-            _screenshot(page, f"desktop-{lang}-{stem.replace('/', '-')}")
-        visited += 1
-        formulas += in_source
-    recorder.reset()
-    problems += recorder.unexplained_aborts()
-    recorder.aborted.clear()
-    print(f"\n{lang}: {visited} pages loaded in chromium, {formulas} formulas rendered")
-    assert visited == len(stems()) and visited >= 20 and formulas > 0
+            problems.append(f"{seen.where}: <html lang={state['lang']!r}>")
+    formulas = sum(seen.formulas_in_source for seen in visits)
+    print(f"\n{lang}: {len(visits)} pages loaded in chromium, {formulas} formulas rendered")
+    assert len(visits) == len(stems()) and len(visits) >= 20 and formulas > 0
     assert not problems, "\n".join(problems)
     shots = [
         SCREENSHOTS / f"desktop-{lang}-{stem.replace('/', '-')}.png" for stem in SCREENSHOT_PAGES
@@ -290,7 +70,7 @@ def test_requests_to_other_hosts_are_caught(browse, base_url, built_site):
         '<img src="http://example.invalid/x.png"><script>console.error("boom")</script>'
     )
     try:
-        _visit(page, recorder, base_url + scratch.name)
+        visit(page, recorder, base_url + scratch.name)
         text = "\n".join(recorder.problems)
         assert "request to another host: http://example.invalid/x.png" in text, text
         assert "console error: boom" in text, text
@@ -304,7 +84,7 @@ def test_requests_to_other_hosts_are_caught(browse, base_url, built_site):
 def test_language_switch_lands_on_the_twin(browse, base_url, stem, lang):
     page, recorder = browse
     other = "zh" if lang == "en" else "en"
-    _visit(page, recorder, base_url + url_of(stem, lang))
+    visit(page, recorder, base_url + url_of(stem, lang))
     page.hover(".md-header__option .md-select")
     page.click(f".md-select__link[hreflang='{other}']")
     page.wait_for_load_state("load")
@@ -338,7 +118,7 @@ def test_linked_tabs_switch_together_and_persist(browse, base_url, built_site, l
     with_tabs = _pages_with_tabs(built_site, lang)
     assert len(with_tabs) >= 2, f"{lang}: fewer than two pages with NumPy/PyTorch tabs"
     first, second = with_tabs[0], with_tabs[1]
-    _visit(page, recorder, base_url + url_of(first, lang))
+    visit(page, recorder, base_url + url_of(first, lang))
     page.evaluate("localStorage.clear()")
     page.reload(wait_until="load")
     state = page.evaluate(TAB_STATE)
@@ -348,7 +128,7 @@ def test_linked_tabs_switch_together_and_persist(browse, base_url, built_site, l
     assert set(page.evaluate(TAB_STATE)) == {"PyTorch"}, "the other tab sets did not follow"
     page.reload(wait_until="load")
     assert set(page.evaluate(TAB_STATE)) == {"PyTorch"}, "the choice did not survive a reload"
-    _visit(page, recorder, base_url + url_of(second, lang))
+    visit(page, recorder, base_url + url_of(second, lang))
     assert set(page.evaluate(TAB_STATE)) == {"PyTorch"}, f"{second}: the choice did not carry over"
     page.locator(".tabbed-set").nth(0).locator(".tabbed-labels > label", has_text="NumPy").click()
     assert set(page.evaluate(TAB_STATE)) == {"NumPy"}
@@ -369,7 +149,7 @@ def _run_pasted(code: str) -> types.ModuleType:
 @pytest.mark.parametrize("backend", ["NumPy", "PyTorch"])
 def test_copy_button_copies_code_that_runs(browse, base_url, backend):
     page, recorder = browse
-    _visit(page, recorder, base_url + url_of("concepts/softmax", "en"))
+    visit(page, recorder, base_url + url_of("concepts/softmax", "en"))
     tabs = page.locator(".tabbed-set").nth(0)
     tabs.locator(".tabbed-labels > label", has_text=backend).click()
     index = 0 if backend == "NumPy" else 1
@@ -429,7 +209,7 @@ def _search(page, query: str) -> list[str]:
 @pytest.mark.parametrize("lang", LANGS)
 def test_search_finds_the_concept_pages(browse, base_url, lang):
     page, recorder = browse
-    _visit(page, recorder, base_url + url_of("index", lang))
+    visit(page, recorder, base_url + url_of("index", lang))
     prefix = "/" if lang == "en" else "/zh/"
     queries = ZH_QUERIES if lang == "zh" else EN_QUERIES
     problems = []
@@ -450,8 +230,3 @@ def test_search_finds_the_concept_pages(browse, base_url, lang):
             )
     assert not problems, "\n".join(problems)
     assert not recorder.problems, recorder.problems
-
-
-def _screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

@@ -12,7 +12,7 @@ import qkv.numpy as qnp  # noqa: E402
 from qkv.numbers.model import CHECKPOINT  # noqa: E402
 from qkvdocs import trained  # noqa: E402
 from qkvdocs.figures import render  # noqa: E402
-from qkvdocs.figures.transformer import decode_results, parameter_counts, traced_model  # noqa: E402
+from qkvdocs.figures.transformer import decode_results  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -20,14 +20,14 @@ def test_transformer_block_renders(lang):
     fig = render("transformer-block", lang)
     assert fig.svg.startswith("<svg")
     assert fig.caption and fig.alt
-    traced = traced_model()
+    traced = trained.traced_model()
     seq_src = traced["src"].shape[-1]
     assert f"(1, {seq_src}, {trained.config().d_model})" in fig.svg
     assert "W^out" in fig.svg and "softmax" in fig.svg
 
 
 def test_transformer_block_traces_the_model():
-    traced = traced_model()
+    traced = trained.traced_model()
     params, heads = trained.params(), trained.config().num_heads
     memory, _ = qnp.encode(traced["src"], params, num_heads=heads)
     np.testing.assert_allclose(traced["memory"], memory, rtol=1e-5, atol=1e-5)
@@ -44,13 +44,13 @@ def test_transformer_block_traces_the_model():
 def test_parameter_table_renders(lang):
     fig = render("transformer-parameters", lang)
     assert fig.svg.startswith("<table")
-    assert f"{parameter_counts()['total'][1]:,}" in fig.svg
+    assert f"{trained.parameter_counts()['total'][1]:,}" in fig.svg
 
 
 def test_parameter_counts_match_the_checkpoint_file():
     with np.load(CHECKPOINT, allow_pickle=False) as data:
         weights = [data[k] for k in data.files if not k.startswith(("config.", "vocab."))]
-    counts = parameter_counts()
+    counts = trained.parameter_counts()
     assert counts["total"] == (len(weights), sum(w.size for w in weights))
     d = trained.config().d_model
     # every attention sub-layer holds 4 d_model^2 + 4 d_model, as the caption says

@@ -145,3 +145,15 @@ def test_broadcast_shape_for_the_cores():
     assert _checks.broadcast_shape((2, 1), (3,), ()) == (2, 3)
     with pytest.raises(ValueError, match="do not broadcast"):
         _checks.broadcast_shape((2,), (3,))
+
+
+def test_the_fields_the_checks_compare_are_those_of_the_parameter_tuples():
+    """The checks recognise a parameter tuple by its field names without importing a backend;
+    these must be the fields the backends define."""
+    import qkv.numpy as qn
+
+    assert _checks.MULTI_HEAD_FIELDS == qn.MultiHeadParams._fields
+    assert _checks.ENCODER_FIELDS == qn.EncoderLayerParams._fields
+    assert _checks.DECODER_FIELDS == qn.DecoderLayerParams._fields
+    assert _checks.SEQ2SEQ_FIELDS == qn.Seq2SeqParams._fields
+    assert _checks.KV_CACHE_FIELDS == qn.KVCache._fields

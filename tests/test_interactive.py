@@ -9,30 +9,26 @@ another host, keyboard focus is visible, JavaScript off shows the still table, a
 its figure stays within the weight budget (sum of the gzipped sizes of everything it loads; the
 sizes and load times are printed with `-s`).
 
-The browser tests reuse test_browser.py's server and recorder; without chromium they are skipped
-locally and fail in CI, like test_browser.py.
+The browser tests use the run's chromium, server and built site (tests/conftest.py) and the
+recorder of tests/browsing.py; without chromium they are skipped locally and fail in CI.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import re
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-import test_browser
+from browsing import DESKTOP, Recorder, visit
 from interactive_expected import FIGURES, expected
 from qkvdocs import figures, widget
 from qkvdocs.toy import TOKENS
 from sitebuild import LANGS, url_of
-from test_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Recorder, _visit
-
-# the browser tests' fixtures: the site built once per session, served on 127.0.0.1
-sync_playwright = test_browser.sync_playwright
-built_site = test_browser.built_site
-base_url = test_browser.base_url
 
 BUDGET = 250 * 1024  # bytes, gzipped, per page with its figure code and data
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -113,16 +109,6 @@ STATE = """root => {
 
 
 @pytest.fixture(scope="module")
-def browser(sync_playwright, built_site):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def tab(browser, base_url):
     """(page, recorder): one desktop tab for the tests that click and press keys."""
     context = browser.new_context(viewport=DESKTOP)
@@ -135,7 +121,7 @@ def tab(browser, base_url):
 
 
 def _open(page, recorder, base_url, name: str, lang: str):
-    _visit(page, recorder, base_url + url_of(FIGURES[name], lang))
+    visit(page, recorder, base_url + url_of(FIGURES[name], lang))
     roots = page.locator(".qkv-interactive")
     assert roots.count() == 1
     root = roots.first
@@ -170,12 +156,8 @@ def _weights(root) -> list[str]:
     return root.evaluate("r => [...r.querySelectorAll('[data-weight]')].map(e => e.dataset.weight)")
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("name", sorted(FIGURES))
-def test_choosing_a_query_shows_its_weights(tab, base_url, name, lang):
-    page, recorder = tab
-    root = _open(page, recorder, base_url, name, lang)
+def _choose_each_query(root, name: str, lang: str) -> None:
+    """Clicking each query shows its weights (other weights than before)."""
     first = _check_shown(root, name)
     buttons = root.locator("[data-query]")
     if buttons.count():
@@ -188,17 +170,11 @@ def test_choosing_a_query_shows_its_weights(tab, base_url, name, lang):
             root.locator(f'[data-query="{query}"]').click()
             assert _check_shown(root, name)["query"] == query
             assert _weights(root) != before, f"{name}: query {query} shows the same weights"
-    assert not recorder.problems, recorder.problems
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("name", sorted(FIGURES))
-def test_controls_move_the_figure(tab, base_url, name, lang):
+def _move_each_control(page, root, name: str) -> None:
     """Sliders by keyboard (arrow keys, Home, End), button groups by click and arrow keys, on/off
     buttons by Enter and Space: the state changes and the weights follow it."""
-    page, recorder = tab
-    root = _open(page, recorder, base_url, name, lang)
     moved = 0
     for control in root.locator(".qkv-interactive__controls > *").all():
         classes = control.get_attribute("class") or ""
@@ -245,16 +221,10 @@ def test_controls_move_the_figure(tab, base_url, name, lang):
         "soft-hard-local-explore",
     ):
         assert moved > 0, f"{name}: no control"
-    assert not recorder.problems, recorder.problems
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("name", sorted(FIGURES))
-def test_keyboard_reaches_and_changes_the_figure(tab, base_url, name, lang):
+def _reach_with_the_keyboard(page, root, name: str) -> None:
     """Tab moves between the figure's controls (focus visible); arrow keys choose a query."""
-    page, recorder = tab
-    root = _open(page, recorder, base_url, name, lang)
     focusable = root.locator("button, input")
     count = focusable.count()
     assert count >= 1
@@ -280,6 +250,19 @@ def test_keyboard_reaches_and_changes_the_figure(tab, base_url, name, lang):
         page.keyboard.press("End")
         assert root.evaluate(STATE)["query"] == queries.count() - 1
         _check_shown(root, name)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_reader_drives_the_figure(tab, base_url, name, lang):
+    """One visit per figure and language, as a reader uses it: a click on each query, then every
+    control, then the keyboard alone; after each step every number shown equals NumPy's."""
+    page, recorder = tab
+    root = _open(page, recorder, base_url, name, lang)
+    _choose_each_query(root, name, lang)
+    _move_each_control(page, root, name)
+    _reach_with_the_keyboard(page, root, name)
     assert not recorder.problems, recorder.problems
 
 
@@ -343,6 +326,13 @@ def _gzipped(data: bytes) -> int:
     return len(gzip.compress(data, compresslevel=6))
 
 
+@functools.cache
+def _gzipped_file(path: Path) -> int:
+    """The gzipped size of a file of the built site (the search index is asked for by every page:
+    compressed once)."""
+    return _gzipped(path.read_bytes())
+
+
 SEARCH_WORKER = (
     "/search/search_index.json",
     "/assets/javascripts/workers/",
@@ -384,7 +374,7 @@ def test_pages_with_a_figure_stay_within_the_weight_budget(browser, base_url, bu
                 if path.endswith("/"):
                     file = file / "index.html"
                 assert file.is_file(), url
-                size = _gzipped(file.read_bytes())
+                size = _gzipped_file(file)
                 total += size
                 if any(part in path for part in SEARCH_WORKER):
                     search += size

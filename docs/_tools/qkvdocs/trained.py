@@ -381,3 +381,96 @@ def experiment_run(steps: int, method: str) -> dict:
     scheduled sampling)."""
     (run,) = [r for r in experiment()["runs"] if r["steps"] == steps and r["method"] == method]
     return run
+
+
+def _run_layer(x, layer, kinds, heads, memory=None):
+    """One pre-LN layer, sub-layer by sub-layer: normalise with the layer's LayerNorm i, run
+    sub-layer i, add the residual. Returns the new `x` and `(kind, (x shape, side shape))` per
+    sub-layer, the side output being the attention weights or the feed-forward hidden layer."""
+    steps = []
+    for i, kind in enumerate(kinds, start=1):
+        h = qnp.layer_norm(x, getattr(layer, f"norm{i}_weight"), getattr(layer, f"norm{i}_bias"))
+        if kind == "ffn":
+            # (1, seq, d_model) @ (d_model, d_ff) -> (1, seq, d_ff): the hidden width, for the label
+            side = np.maximum(h @ layer.w_1 + layer.b_1, 0.0)
+            out = qnp.feed_forward(h, layer.w_1, layer.b_1, layer.w_2, layer.b_2)
+        elif kind == "cross":
+            out, side = qnp.multi_head_attention(
+                h, memory, memory, layer.cross_attn, num_heads=heads
+            )
+        else:  # self-attention, causal ("masked") in the decoder
+            causal = kind == "masked"
+            out, side = qnp.multi_head_attention(
+                h, h, h, layer.self_attn, num_heads=heads, is_causal=causal
+            )
+        x = x + out
+        steps.append((kind, (x.shape, side.shape)))
+    return x, steps
+
+
+def traced_model(number: int = REGROUP) -> dict[str, object]:
+    """Run the translator on one number step by step with the reference's own pieces (`embed`,
+    `layer_norm`, `multi_head_attention`, `feed_forward`); record each step's shape.
+
+    Every layer of both stacks is run (the transformer page draws the first of each, the others
+    repeat it). Returns `"encoder"`, `"decoder"`: lists of `(step, shape)` in order for the steps
+    of the first layers, and `"memory"`, `"logits"`: the final arrays (for comparison with
+    `encode` and `decode`), plus `"src"`, `"tgt"`: the token ids `(1, seq_src)`, `(1, seq_tgt)`.
+    """
+    p, heads = params(), config().num_heads
+    src, tgt = token_ids(number)
+    x = qnp.embed(src, p.src_embedding)  # (1, seq_src, d_model)
+    steps_enc = [("src_tokens", src.shape), ("embed", x.shape)]
+    for index, layer in enumerate(p.encoder):
+        x, steps = _run_layer(x, layer, ("self", "ffn"), heads)
+        steps_enc += steps if index == 0 else []
+    memory = qnp.layer_norm(x, p.encoder_norm_weight, p.encoder_norm_bias)
+    steps_enc.append(("final", memory.shape))
+    y = qnp.embed(tgt, p.tgt_embedding)  # (1, seq_tgt, d_model)
+    steps_dec = [("tgt_tokens", tgt.shape), ("embed", y.shape)]
+    for index, layer in enumerate(p.decoder):
+        y, steps = _run_layer(y, layer, ("masked", "cross", "ffn"), heads, memory)
+        steps_dec += steps if index == 0 else []
+    y = qnp.layer_norm(y, p.decoder_norm_weight, p.decoder_norm_bias)
+    steps_dec.append(("final", y.shape))
+    # (1, seq_tgt, d_model) @ (d_model, tgt_vocab) -> (1, seq_tgt, tgt_vocab)
+    logits = y @ p.w_out + p.b_out
+    steps_dec.append(("head", logits.shape))
+    steps_dec.append(("softmax", qnp.softmax(logits).shape))
+    return {
+        "encoder": steps_enc,
+        "decoder": steps_dec,
+        "memory": memory,
+        "logits": logits,
+        "src": src,
+        "tgt": tgt,
+    }
+
+
+def _arrays(tree) -> list[np.ndarray]:
+    """Every array in a nest of NamedTuples and tuples (None entries skipped)."""
+    if tree is None:
+        return []
+    if isinstance(tree, tuple):
+        return [a for item in tree for a in _arrays(item)]
+    return [np.asarray(tree)]
+
+
+def parameter_counts() -> dict[str, tuple[int, int]]:
+    """`{component: (number of arrays, number of parameters)}` of the checkpoint, and the total."""
+    p = model().params
+    norms = (p.encoder_norm_weight, p.encoder_norm_bias, p.decoder_norm_weight, p.decoder_norm_bias)
+    groups = {
+        "src_embedding": p.src_embedding,
+        "tgt_embedding": p.tgt_embedding,
+        "encoder": p.encoder,
+        "decoder": p.decoder,
+        "norms": norms,
+        "head": (p.w_out, p.b_out),
+    }
+    counts = {}
+    for name, tree in groups.items():
+        arrays = _arrays(tree)
+        counts[name] = (len(arrays), sum(a.size for a in arrays))
+    counts["total"] = (sum(n for n, _ in counts.values()), sum(s for _, s in counts.values()))
+    return counts

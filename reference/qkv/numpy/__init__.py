@@ -6,6 +6,7 @@ signatures.
 
 from . import (
     attention,
+    decoding,
     masks,
     multihead,
     normalization,
@@ -18,6 +19,7 @@ from . import (
 )
 from . import softmax as _softmax_module  # bound before `from .softmax import *` rebinds `softmax`
 from .attention import *  # noqa: F403
+from .decoding import *  # noqa: F403
 from .masks import *  # noqa: F403
 from .multihead import *  # noqa: F403
 from .normalization import *  # noqa: F403
@@ -40,6 +42,7 @@ _MODULES = (
     variants,
     transformer,
     seq2seq,
+    decoding,
     tiled,
 )
 __all__ = [name for module in _MODULES for name in module.__all__]

@@ -6,6 +6,7 @@ signatures.
 
 from . import (
     attention,
+    decoding,
     masks,
     modules,
     multihead,
@@ -19,6 +20,7 @@ from . import (
 )
 from . import softmax as _softmax_module  # bound before `from .softmax import *` rebinds `softmax`
 from .attention import *  # noqa: F403
+from .decoding import *  # noqa: F403
 from .masks import *  # noqa: F403
 from .modules import *  # noqa: F403
 from .multihead import *  # noqa: F403
@@ -42,6 +44,7 @@ _MODULES = (
     variants,
     transformer,
     seq2seq,
+    decoding,
     tiled,
     modules,
 )

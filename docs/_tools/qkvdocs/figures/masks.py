@@ -16,6 +16,7 @@ from qkv import numpy as ref
 from qkvdocs.checks import claim, max_abs, num
 
 from .. import widget
+from ..drawings import token_grid
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS
 from . import Figure, figure
@@ -87,15 +88,7 @@ def draw_kinds(lang: str) -> Figure:
             labels = tokens[:REAL_LENGTH] + [t["pad"]] * (len(tokens) - REAL_LENGTH)
         ax.imshow(mask, cmap="Blues", vmin=-0.3, vmax=1.2)
         ax.set_title(title)
-        ax.set_xticks(range(len(labels)), labels, rotation=45)
-        ax.set_yticks(range(len(labels)), labels)
-        ax.set_xlabel(t["xlabel"])
-        ax.set_xticks(np.arange(-0.5, len(labels)), minor=True)
-        ax.set_yticks(np.arange(-0.5, len(labels)), minor=True)
-        ax.grid(which="minor", color="white", linewidth=1)
-        ax.tick_params(which="both", length=0)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
+        token_grid(ax, labels, xlabel=t["xlabel"])
     axes[0].set_ylabel(t["ylabel"])
     with warnings.catch_warnings():  # CJK glyphs are drawn by the browser, not matplotlib
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")

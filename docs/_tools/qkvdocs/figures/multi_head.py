@@ -16,13 +16,6 @@ import numpy as np
 from matplotlib.patches import Rectangle
 from qkv import numbers
 from qkv import numpy as ref
-from qkv.numpy import (
-    embed,
-    init_multi_head_params,
-    layer_norm,
-    multi_head_attention,
-    split_heads,
-)
 
 from qkvdocs import trained, widget
 from qkvdocs.checks import claim, max_abs, num
@@ -47,18 +40,14 @@ def heads_of_number(number: int = SPLIT_NUMBER) -> dict[str, object]:
     params = trained.params()
     layer = params.encoder[SPLIT_LAYER]
     src, _ = trained.token_ids(number)
-    x = embed(src, params.src_embedding)[0]  # (seq, d_model)
-    h = layer_norm(x, layer.norm1_weight, layer.norm1_bias)  # (seq, d_model)
+    x = ref.embed(src, params.src_embedding)[0]  # (seq, d_model)
+    h = ref.layer_norm(x, layer.norm1_weight, layer.norm1_bias)  # (seq, d_model)
     q = h @ layer.self_attn.w_q + layer.self_attn.b_q  # (seq, d_model) @ (d_model, d_model)
     num_heads = trained.config().num_heads
-    q_heads = split_heads(q, num_heads)  # (heads, seq, d_head)
-    _, weights = multi_head_attention(h, h, h, layer.self_attn, num_heads=num_heads)
-    return {
-        "tokens": trained.maps(number).source,
-        "q": q,
-        "q_heads": q_heads,
-        "weights": weights,  # (heads, seq, seq)
-    }
+    q_heads = ref.split_heads(q, num_heads)  # (heads, seq, d_head)
+    _, weights = ref.multi_head_attention(h, h, h, layer.self_attn, num_heads=num_heads)
+    tokens = trained.maps(number).source
+    return {"tokens": tokens, "q": q, "q_heads": q_heads, "weights": weights}
 
 
 TEXT = {
@@ -115,21 +104,13 @@ def draw_split(lang: str) -> Figure:
     bottom = [fig.add_axes((0.1 + i * step, 0.06, 0.8 * step, 0.36)) for i in range(num_heads)]
     lim = float(np.abs(data["q"]).max())
     top.imshow(data["q"], cmap="RdBu_r", vmin=-lim, vmax=lim)
-    for i in range(num_heads):
+    colours = [HEAD_COLOURS[i % len(HEAD_COLOURS)] for i in range(num_heads)]
+    names = [text["head"].format(i=i + 1) for i in range(num_heads)]
+    for i, (name, colour) in enumerate(zip(names, colours, strict=True)):
         left = i * d_head - 0.5
-        colour = HEAD_COLOURS[i % len(HEAD_COLOURS)]
-        top.add_patch(
-            Rectangle((left, -0.5), d_head, seq, fill=False, edgecolor=colour, linewidth=2.5)
-        )
-        top.text(
-            left + d_head / 2,
-            -0.8,
-            text["head"].format(i=i + 1),
-            ha="center",
-            va="bottom",
-            color=colour,
-            fontsize=9,
-        )
+        frame = Rectangle((left, -0.5), d_head, seq, fill=False, edgecolor=colour, linewidth=2.5)
+        top.add_patch(frame)
+        top.text(left + d_head / 2, -0.8, name, ha="center", va="bottom", color=colour, fontsize=9)
     top.set_yticks(range(seq), tokens, fontsize=7)
     top.set_xticks(
         [i * d_head + (d_head - 1) / 2 for i in range(num_heads)],
@@ -140,21 +121,14 @@ def draw_split(lang: str) -> Figure:
     top_weight = float(data["weights"].max())  # one colour scale for every head
     for i, ax in enumerate(bottom):
         ax.imshow(data["weights"][i], cmap="Blues", vmin=0.0, vmax=top_weight)
-        ax.set_title(
-            text["head"].format(i=i + 1), color=HEAD_COLOURS[i % len(HEAD_COLOURS)], fontsize=9
-        )
+        ax.set_title(names[i], color=colours[i], fontsize=9)
         # token labels on the first head only: the other heads share its axes
         ax.set_xticks(range(seq), tokens if i == 0 else [], fontsize=6, rotation=90)
         ax.set_yticks(range(seq), tokens if i == 0 else [], fontsize=6)
     bottom[0].set_xlabel(text["key"], fontsize=8)
     bottom[0].set_ylabel(text["query"], fontsize=8)
-    sizes = {
-        "seq": seq,
-        "d": d_model,
-        "h": num_heads,
-        "dh": d_head,
-        "text": numbers.english(SPLIT_NUMBER),
-    }
+    sizes = {"seq": seq, "d": d_model, "h": num_heads, "dh": d_head}
+    sizes["text"] = numbers.english(SPLIT_NUMBER)
     caption, alt = text["caption"].format(**sizes), text["alt"].format(**sizes)
     return Figure(to_svg(fig, "multi-head-split"), caption, alt)
 
@@ -166,7 +140,7 @@ HEADS_TEXT = {
         "kinds": ("same token", "previous token", "next token", "any other token"),
         "trained": "trained",
         "random": "random initialisation",
-        "head": "layer {l}, head {h}",
+        "head": "layer {layer}, head {head}",
         "share": "share of the query's weight",
         "caption": (
             "What each head of the trained translator's encoder does: for every layer and head, "
@@ -189,7 +163,7 @@ HEADS_TEXT = {
         "kinds": ("自身", "前一个词元", "后一个词元", "其他词元"),
         "trained": "训练后",
         "random": "随机初始化",
-        "head": "第 {l} 层第 {h} 头",
+        "head": "第 {layer} 层第 {head} 头",
         "share": "查询权重所占比例",
         "caption": (
             "训练好的翻译模型的编码器里每个头在做什么：对每一层的每个头，统计一个词元的自注意力"
@@ -205,6 +179,11 @@ HEADS_TEXT = {
         ),
     },
 }
+
+
+def _head_labels(label: str, layers: int, heads: int) -> list[str]:
+    """One label per head, layer by layer: `label` formatted with `layer` and `head` from 1."""
+    return [label.format(layer=i + 1, head=j + 1) for i in range(layers) for j in range(heads)]
 
 
 def furthest_head() -> tuple[int, int, int]:
@@ -224,24 +203,14 @@ def draw_trained_heads(lang: str) -> Figure:
         "random": trained.encoder_head_shares(False),
     }
     layers, heads, _ = panels["trained"].shape
-    labels = [
-        text["head"].format(l=layer + 1, h=head + 1)
-        for layer in range(layers)
-        for head in range(heads)
-    ]
+    labels = _head_labels(text["head"], layers, heads)
     fig, axes = new_figure(8.0, 0.5 + 0.32 * len(labels), ncols=2, sharey=True)
     for ax, (name, shares) in zip(axes, panels.items(), strict=True):
         rows = shares.reshape(layers * heads, 4)  # (layers * heads, 4)
         left = np.zeros(len(rows))
         for kind in range(4):
-            ax.barh(
-                range(len(rows)),
-                rows[:, kind],
-                left=left,
-                color=SHARE_COLOURS[kind],
-                label=text["kinds"][kind],
-                height=0.75,
-            )
+            style = {"color": SHARE_COLOURS[kind], "label": text["kinds"][kind], "height": 0.75}
+            ax.barh(range(len(rows)), rows[:, kind], left=left, **style)
             left += rows[:, kind]
         ax.set_title(text[name], fontsize=9)
         ax.set_xlim(0, 1)
@@ -262,9 +231,7 @@ def draw_trained_heads(lang: str) -> Figure:
         for key, value in zip(("u_same", "u_prev", "u_next", "u_other"), uniform, strict=True)
     }
     return Figure(
-        to_svg(fig, "multi-head-trained-heads"),
-        text["caption"].format(**fmt),
-        text["alt"],
+        to_svg(fig, "multi-head-trained-heads"), text["caption"].format(**fmt), text["alt"]
     )
 
 
@@ -328,11 +295,7 @@ def draw_magnitude_heads(lang: str) -> Figure:
     ax.bar(x + 0.2, init.ravel(), width=0.4, color="#bbbbbb", label=text["random"])
     uniform = trained.uniform_magnitude_share()
     ax.axhline(uniform, color="#555555", linestyle="--", linewidth=0.8, label=text["uniform"])
-    labels = [
-        text["head"].format(layer=layer + 1, head=head + 1)
-        for layer in range(layers)
-        for head in range(heads)
-    ]
+    labels = _head_labels(text["head"], layers, heads)
     ax.set_xticks(x, labels, fontsize=7)
     ax.set_ylim(0, 1)
     ax.set_ylabel(text["ylabel"], fontsize=8)
@@ -348,11 +311,8 @@ def draw_magnitude_heads(lang: str) -> Figure:
         "top": float(ours.max()),
         "init_top": float(init.max()),
     }
-    return Figure(
-        to_svg(fig, "multi-head-magnitude-heads"),
-        text["caption"].format(**fmt),
-        text["alt"],
-    )
+    svg = to_svg(fig, "multi-head-magnitude-heads")
+    return Figure(svg, text["caption"].format(**fmt), text["alt"])
 
 
 # The interactive head selector runs on the toy sentence through one randomly initialised layer
@@ -366,8 +326,8 @@ def toy_head_weights() -> tuple[dict[str, list[str]], np.ndarray]:
     `(heads, seq_q, seq_k)` of the toy layer. Another source (a trained model's heads) can take
     its place: `draw_explore` only needs this pair."""
     x = toy_embeddings(D_MODEL, 0)  # (seq, d_model)
-    params = init_multi_head_params(D_MODEL, seed=0)
-    _, weights = multi_head_attention(x, x, x, params, num_heads=NUM_HEADS)  # (heads, seq, seq)
+    params = ref.init_multi_head_params(D_MODEL, seed=0)
+    _, weights = ref.multi_head_attention(x, x, x, params, num_heads=NUM_HEADS)  # (heads, seq, seq)
     return TOKENS, weights
 
 
@@ -422,13 +382,8 @@ def draw_explore(lang: str, source=toy_head_weights) -> Figure:
         }
         for h in range(heads)
     }
-    data = {
-        "keys": tokens,
-        "queries": tokens,
-        "query": 1,
-        "controls": [widget.choice_control("head", t["head"], range(1, heads + 1))],
-        "views": views,
-    }
+    controls = [widget.choice_control("head", t["head"], range(1, heads + 1))]
+    data = {"keys": tokens, "queries": tokens, "query": 1, "controls": controls, "views": views}
     numbers = {"h": heads, "d": D_MODEL}
     return widget.interactive(
         data, lang, t["caption"].format(**numbers), t["alt"].format(**numbers)
@@ -476,9 +431,8 @@ class MultiHeadDecomposition:
                 f"{num(self.one_head_error)}；参数个数 {params}"
             )
         return (
-            f"largest difference from {self.num_heads} separate heads {num(self.split_error)}; "
-            "one head "
-            f"against single-head attention {num(self.one_head_error)}; parameters {params}"
+            f"largest difference from {self.num_heads} separate heads {num(self.split_error)}; one "
+            f"head against single-head attention {num(self.one_head_error)}; parameters {params}"
         )
 
 

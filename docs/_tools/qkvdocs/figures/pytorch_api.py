@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..drawings import html_table
 from . import Figure, figure
 
 MASK_TRUE_ALLOWS = "allow"
@@ -159,15 +160,9 @@ def draw_table(lang: str) -> str:
     for case in masked_row_cases():
         mode = t["mode"]["eval" if case.mode == "eval" else case.mode]
         result = t["result"].get(case.result, case.result)
-        rows.append(
-            f"<tr><td><code>{escape(case.call)}</code></td><td>{escape(t['mask'][case.mask])}</td>"
-            f"<td>{escape(mode)}</td><td>{escape(result)}</td></tr>"
-        )
-    head = "".join(f"<th>{escape(h)}</th>" for h in t["head"])
-    return (
-        f'<table class="qkv-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+        call = f"<code>{escape(case.call)}</code>"
+        rows.append((call, escape(t["mask"][case.mask]), escape(mode), escape(result)))
+    return html_table(t["head"], rows)
 
 
 @figure("pytorch-api-masked-rows")

@@ -16,6 +16,7 @@ from qkv.numpy import (
 
 from qkvdocs import trained
 from qkvdocs.checks import claim, max_abs, num
+from qkvdocs.drawings import html_table
 from qkvdocs.figures import Figure, figure
 from qkvdocs.svg import new_figure, to_svg
 from qkvdocs.toy import TOKENS, toy_embeddings
@@ -218,13 +219,8 @@ def draw_trained(lang: str) -> Figure:
             ours.self_weight,
             init.self_weight,
         )
-        body = "".join(f"<td>{_cell(value)}</td>" for value in cells)
-        rows.append(f"<tr><td>{escape(name)}</td>{body}</tr>")
-    head = "".join(f"<th>{escape(h)}</th>" for h in text["head"])
-    table = (
-        f'<table class="qkv-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+        rows.append((escape(name), *(_cell(value) for value in cells)))
+    table = html_table(text["head"], rows)
     cfg = trained.config()
     caption = text["caption"].format(d=cfg.d_model, h=cfg.num_heads, n=len(trained.sample()))
     return Figure(table, caption, text["alt"])

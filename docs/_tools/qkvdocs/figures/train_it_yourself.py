@@ -14,6 +14,7 @@ from html import escape
 from qkv.numbers.train import train
 
 from .. import trained
+from ..drawings import html_table
 from ..svg import new_figure, to_svg
 from . import Figure, figure
 
@@ -67,20 +68,11 @@ def draw_scores(lang: str) -> Figure:
         else:
             label = t["small"]
         mistakes = "; ".join(f"{n:,} → {out or '∅'}" for n, out in score.wrong_examples)
-        rows.append(
-            f"<tr><td>{escape(label)}</td><td>{score.count:,}</td>"
-            f"<td>{score.correct / score.count:.1%}</td>"
-            f"<td>{escape(mistakes or t['none'])}</td></tr>"
-        )
-    rows.append(
-        f"<tr><td>{escape(t['total'])}</td><td>{held_count:,}</td>"
-        f"<td>{held_correct / held_count:.1%}</td><td></td></tr>"
-    )
-    head = "".join(f"<th>{escape(h)}</th>" for h in t["head"])
-    table = (
-        f'<table class="qkv-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+        share = f"{score.correct / score.count:.1%}"
+        rows.append((escape(label), f"{score.count:,}", share, escape(mistakes or t["none"])))
+    share = f"{held_correct / held_count:.1%}"
+    rows.append((escape(t["total"]), f"{held_count:,}", share, ""))
+    table = html_table(t["head"], rows)
     return Figure(table, t["caption"], t["alt"])
 
 

@@ -4,27 +4,28 @@
   embedding and positions, one encoder layer and one decoder layer (pre-LN, as the model is
   built; the stacks repeat them), the final LayerNorms, the output head and the softmax. Every
   label is the shape that step produced when the site was built, running the model on one number
-  step by step with the reference's own pieces (`embed`, `layer_norm`, `multi_head_attention`,
-  `feed_forward`). The test checks that these steps reproduce `encode` and `decode` exactly.
-- `transformer-parameters`: the model's parameters, counted from the checkpoint by component.
+  step by step with the reference's own pieces (`trained.traced_model`). The test checks that
+  these steps reproduce `encode` and `decode` exactly.
+- `transformer-parameters`: the model's parameters, counted from the checkpoint by component
+  (`trained.parameter_counts`).
+- `transformer-decode-speed`: decoding with and without the key/value cache, from the decode
+  benchmark.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-import numpy as np
-import qkv.numpy as qnp
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from qkv import numbers
 
 from qkvdocs.checks import claim, num
 
 from .. import trained
+from ..drawings import html_table
 from ..svg import new_figure, to_svg
 from . import Figure, figure
 
@@ -110,97 +111,6 @@ TEXT = {
 }
 
 
-def _sublayer(x, norm_weight, norm_bias, run):
-    """Pre-LN sub-layer: normalise, run, add the residual; returns (new x, run's side output)."""
-    h = qnp.layer_norm(x, norm_weight, norm_bias)
-    out, side = run(h)
-    return x + out, side
-
-
-def traced_model(number: int = TRACE_NUMBER) -> dict[str, object]:
-    """Run the trained translator on one number step by step; record each step's shape.
-
-    Every layer of both stacks is run (the figure draws the first of each, the others repeat it).
-    Returns `"encoder"`, `"decoder"`: lists of `(step, shape)` in order for the drawn steps, and
-    `"memory"`, `"logits"`: the final arrays (for comparison with `encode` and `decode`), plus
-    `"src"`, `"tgt"`: the token ids `(1, seq_src)`, `(1, seq_tgt)`.
-    """
-    params, heads = trained.model().params, trained.config().num_heads
-    src, tgt = trained.token_ids(number)
-    steps_enc = [("src_tokens", src.shape)]
-    x = qnp.embed(src, params.src_embedding)  # (1, seq_src, d_model)
-    steps_enc.append(("embed", x.shape))
-    for index, layer in enumerate(params.encoder):
-        x, weights = _sublayer(
-            x,
-            layer.norm1_weight,
-            layer.norm1_bias,
-            lambda h, layer=layer: qnp.multi_head_attention(
-                h, h, h, layer.self_attn, num_heads=heads
-            ),
-        )
-        if index == 0:
-            steps_enc.append(("self", (x.shape, weights.shape)))
-        x, hidden = _sublayer(
-            x, layer.norm2_weight, layer.norm2_bias, lambda h, layer=layer: _ffn(h, layer)
-        )
-        if index == 0:
-            steps_enc.append(("ffn", (x.shape, hidden.shape)))
-    memory = qnp.layer_norm(x, params.encoder_norm_weight, params.encoder_norm_bias)
-    steps_enc.append(("final", memory.shape))
-
-    steps_dec = [("tgt_tokens", tgt.shape)]
-    y = qnp.embed(tgt, params.tgt_embedding)  # (1, seq_tgt, d_model)
-    steps_dec.append(("embed", y.shape))
-    for index, layer in enumerate(params.decoder):
-        y, weights = _sublayer(
-            y,
-            layer.norm1_weight,
-            layer.norm1_bias,
-            lambda h, layer=layer: qnp.multi_head_attention(
-                h, h, h, layer.self_attn, num_heads=heads, is_causal=True
-            ),
-        )
-        if index == 0:
-            steps_dec.append(("masked", (y.shape, weights.shape)))
-        y, weights = _sublayer(
-            y,
-            layer.norm2_weight,
-            layer.norm2_bias,
-            lambda h, layer=layer: qnp.multi_head_attention(
-                h, memory, memory, layer.cross_attn, num_heads=heads
-            ),
-        )
-        if index == 0:
-            steps_dec.append(("cross", (y.shape, weights.shape)))
-        y, hidden = _sublayer(
-            y, layer.norm3_weight, layer.norm3_bias, lambda h, layer=layer: _ffn(h, layer)
-        )
-        if index == 0:
-            steps_dec.append(("ffn", (y.shape, hidden.shape)))
-    y = qnp.layer_norm(y, params.decoder_norm_weight, params.decoder_norm_bias)
-    steps_dec.append(("final", y.shape))
-    # (1, seq_tgt, d_model) @ (d_model, tgt_vocab) -> (1, seq_tgt, tgt_vocab)
-    logits = y @ params.w_out + params.b_out
-    steps_dec.append(("head", logits.shape))
-    probs = qnp.softmax(logits)
-    steps_dec.append(("softmax", probs.shape))
-    return {
-        "encoder": steps_enc,
-        "decoder": steps_dec,
-        "memory": memory,
-        "logits": logits,
-        "src": src,
-        "tgt": tgt,
-    }
-
-
-def _ffn(h, layer):
-    # (1, seq, d_model) @ (d_model, d_ff) -> (1, seq, d_ff): the hidden width, for the label
-    hidden = np.maximum(h @ layer.w_1 + layer.b_1, 0.0)
-    return qnp.feed_forward(h, layer.w_1, layer.b_1, layer.w_2, layer.b_2), hidden
-
-
 def _fmt(shape) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ")"
 
@@ -220,6 +130,11 @@ COLOURS = {
 SIDE = {"self": "weights", "masked": "weights", "cross": "weights", "ffn": "hidden"}
 NOTE = {"head": "logits", "softmax": "probs"}
 WIDTH, HEIGHT, GAP = 3.7, 0.62, 0.42
+BOX = {"boxstyle": "round,pad=0.02,rounding_size=0.12", "edgecolor": "#555555", "linewidth": 0.8}
+SHAPE = {"ha": "left", "va": "center", "fontsize": 6.5, "color": "#333333", "family": "monospace"}
+RESIDUAL = {"arrowstyle": "-|>", "mutation_scale": 7, "linestyle": "--", "color": "#777777"}
+STEP = {"arrowstyle": "-|>", "mutation_scale": 8, "color": "#333333", "linewidth": 0.8}
+FRAME = {"fill": False, "edgecolor": "#999999", "linewidth": 0.8, "linestyle": ":"}
 
 
 def _draw_column(ax, x, steps, t, title, layers):
@@ -237,76 +152,24 @@ def _draw_column(ax, x, steps, t, title, layers):
             if kind in NOTE:
                 note = f"{t[NOTE[kind]]} {note}"
         ax.add_patch(
-            FancyBboxPatch(
-                (x - WIDTH / 2, y),
-                WIDTH,
-                HEIGHT,
-                boxstyle="round,pad=0.02,rounding_size=0.12",
-                facecolor=COLOURS[kind],
-                edgecolor="#555555",
-                linewidth=0.8,
-            )
+            FancyBboxPatch((x - WIDTH / 2, y), WIDTH, HEIGHT, facecolor=COLOURS[kind], **BOX)
         )
         ax.text(x, y + HEIGHT / 2, t[kind], ha="center", va="center", fontsize=7, linespacing=1.1)
-        ax.text(
-            x + WIDTH / 2 + 0.12,
-            y + HEIGHT / 2,
-            note,
-            ha="left",
-            va="center",
-            fontsize=6.5,
-            color="#333333",
-            family="monospace",
-        )
+        ax.text(x + WIDTH / 2 + 0.12, y + HEIGHT / 2, note, **SHAPE)
         if kind in SIDE:  # the residual stream bypasses the sub-layer
-            ax.add_patch(
-                FancyArrowPatch(
-                    (x - WIDTH / 2, y - GAP / 2),
-                    (x - WIDTH / 2, y + HEIGHT + GAP / 2),
-                    connectionstyle="bar,fraction=-0.35",
-                    arrowstyle="-|>",
-                    mutation_scale=7,
-                    linestyle="--",
-                    color="#777777",
-                    linewidth=0.8,
-                )
-            )
+            ends = (x - WIDTH / 2, y - GAP / 2), (x - WIDTH / 2, y + HEIGHT + GAP / 2)
+            bar = "bar,fraction=-0.35"
+            ax.add_patch(FancyArrowPatch(*ends, connectionstyle=bar, linewidth=0.8, **RESIDUAL))
         centres[kind] = y + HEIGHT / 2
         if index:
-            ax.add_patch(
-                FancyArrowPatch(
-                    (x, y - GAP),
-                    (x, y),
-                    arrowstyle="-|>",
-                    mutation_scale=8,
-                    color="#333333",
-                    linewidth=0.8,
-                )
-            )
+            ax.add_patch(FancyArrowPatch((x, y - GAP), (x, y), **STEP))
         y += HEIGHT + GAP
     # the frame of one layer, repeated `layers` times
     bottom, top = in_layer[0] - GAP * 0.35, in_layer[-1] + HEIGHT + GAP * 0.35
-    ax.add_patch(
-        Rectangle(
-            (x - WIDTH / 2 - 0.85, bottom),
-            WIDTH + 1.0,
-            top - bottom,
-            fill=False,
-            edgecolor="#999999",
-            linewidth=0.8,
-            linestyle=":",
-        )
-    )
-    ax.text(
-        x - WIDTH / 2 - 0.95,
-        (bottom + top) / 2,
-        t["repeat"].format(n=layers),
-        ha="right",
-        va="center",
-        fontsize=7.5,
-        color="#555555",
-        rotation=90,
-    )
+    ax.add_patch(Rectangle((x - WIDTH / 2 - 0.85, bottom), WIDTH + 1.0, top - bottom, **FRAME))
+    repeat = t["repeat"].format(n=layers)
+    style = {"ha": "right", "va": "center", "fontsize": 7.5, "color": "#555555", "rotation": 90}
+    ax.text(x - WIDTH / 2 - 0.95, (bottom + top) / 2, repeat, **style)
     ax.text(x, y - GAP + 0.2, title, ha="center", va="bottom", fontsize=9, weight="bold")
     return centres, y
 
@@ -315,7 +178,7 @@ def _draw_column(ax, x, steps, t, title, layers):
 def draw_block(lang: str) -> Figure:
     """The trained translator from token ids to the next token, with measured shapes."""
     t = TEXT[lang]
-    traced = traced_model()
+    traced = trained.traced_model(TRACE_NUMBER)
     cfg = trained.config()
     fig, ax = new_figure(8.8, 7.4)
     enc, _ = _draw_column(ax, 0.0, traced["encoder"], t, t["encoder"], cfg.num_layers)
@@ -343,9 +206,7 @@ def draw_block(lang: str) -> Figure:
     ax.set_xlim(-3.0, 11.6)
     ax.set_ylim(-0.3, dec_top + 0.6)
     ax.set_axis_off()
-    with warnings.catch_warnings():  # CJK glyphs are drawn by the browser, not matplotlib
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        svg = to_svg(fig, "transformer-block")
+    svg = to_svg(fig, "transformer-block")  # CJK glyphs: drawn by the browser (see svg.py)
     fmt = {
         "text": numbers.english(TRACE_NUMBER),
         "zh": numbers.chinese(TRACE_NUMBER),
@@ -353,7 +214,7 @@ def draw_block(lang: str) -> Figure:
         "t": traced["tgt"].shape[-1],
         "d": cfg.d_model,
         "h": cfg.num_heads,
-        "f": trained.model().params.encoder[0].w_1.shape[-1],
+        "f": cfg.d_ff,
         "v": traced["logits"].shape[-1],
         "n": cfg.num_layers,
     }
@@ -402,65 +263,27 @@ TABLE_TEXT = {
 }
 
 
-def _arrays(tree) -> list[np.ndarray]:
-    """Every array in a nest of NamedTuples and tuples (None entries skipped)."""
-    if tree is None:
-        return []
-    if isinstance(tree, tuple):
-        return [a for item in tree for a in _arrays(item)]
-    return [np.asarray(tree)]
-
-
-def parameter_counts() -> dict[str, tuple[int, int]]:
-    """`{component: (number of arrays, number of parameters)}` of the checkpoint, and the total."""
-    p = trained.model().params
-    groups = {
-        "src_embedding": p.src_embedding,
-        "tgt_embedding": p.tgt_embedding,
-        "encoder": p.encoder,
-        "decoder": p.decoder,
-        "norms": (
-            p.encoder_norm_weight,
-            p.encoder_norm_bias,
-            p.decoder_norm_weight,
-            p.decoder_norm_bias,
-        ),
-        "head": (p.w_out, p.b_out),
-    }
-    counts = {}
-    for name, tree in groups.items():
-        arrays = _arrays(tree)
-        counts[name] = (len(arrays), sum(a.size for a in arrays))
-    counts["total"] = (
-        sum(n for n, _ in counts.values()),
-        sum(size for _, size in counts.values()),
-    )
-    return counts
-
-
 @figure("transformer-parameters")
 def draw_parameters(lang: str) -> Figure:
     """Table: the checkpoint's parameters by component."""
     t = TABLE_TEXT[lang]
     cfg = trained.config()
-    counts = parameter_counts()
+    counts = trained.parameter_counts()
     total = counts["total"][1]
-    rows = []
-    for name, (arrays, size) in counts.items():
-        label = t["rows"][name].format(n=cfg.num_layers)
-        rows.append(
-            f"<tr><td>{escape(label)}</td><td>{arrays}</td><td>{size:,}</td>"
-            f"<td>{size / total:.1%}</td></tr>"
+    rows = [
+        (
+            escape(t["rows"][name].format(n=cfg.num_layers)),
+            arrays,
+            f"{size:,}",
+            f"{size / total:.1%}",
         )
-    head = "".join(f"<th>{escape(h)}</th>" for h in t["head"])
-    table = (
-        f'<table class="qkv-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+        for name, (arrays, size) in counts.items()
+    ]
+    table = html_table(t["head"], rows)
     fmt = {
         "d": cfg.d_model,
         "h": cfg.num_heads,
-        "f": trained.model().params.encoder[0].w_1.shape[-1],
+        "f": cfg.d_ff,
         "n": cfg.num_layers,
     }
     return Figure(table, t["caption"].format(**fmt), t["alt"])
@@ -550,13 +373,8 @@ def draw_decode_speed(lang: str) -> Figure:
                 totals["uncached_over_cached"],
             )
         )
-    body = "".join(
-        f"<tr><td>{escape(label)}</td><td>{_ms(cached)}</td><td>{_ms(uncached)}</td>"
-        f"<td>{ratio:.1f}</td></tr>"
-        for label, cached, uncached, ratio in rows
-    )
-    head = "".join(f"<th>{escape(h)}</th>" for h in t["head"])
-    table = f'<table class="qkv-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    cells = [(escape(label), _ms(c), _ms(u), f"{ratio:.1f}") for label, c, u, ratio in rows]
+    table = html_table(t["head"], cells)
     load = data["load_average"]
     fmt = {
         "machine": data["machine"],

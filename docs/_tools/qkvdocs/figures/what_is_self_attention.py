@@ -18,6 +18,7 @@ import qkv.numpy as qnp
 from qkvdocs.checks import claim, num
 
 from .. import widget
+from ..drawings import token_grid
 from ..svg import new_figure, to_svg
 from ..toy import TOKENS, toy_embeddings
 from . import Figure, figure
@@ -77,11 +78,10 @@ TEXT = {
             "受限自注意力（只看 r 个邻居）",
         ],
         "caption": (
-            "Vaswani 等人（2017）《Attention Is All You Need》的表 1："
-            "每层的计算量、必须依次执行的操作数，"
-            "以及任意两个位置之间信号要走的最长路径；n 是序列长度，d 是表示维度，k 是卷积核宽度，"
-            "r 是邻域大小。右侧几列在构建网站时按公式算出一个例子的具体数值。论文给卷积层列的是 "
-            "O(log_k(n))（空洞卷积）；连续卷积核需要大约 n/k 层堆叠。"
+            "Vaswani 等人（2017）《Attention Is All You Need》的表 1：每层的计算量、必须依次执行的"
+            "操作数，以及任意两个位置之间信号要走的最长路径；n 是序列长度，d 是表示维度，k 是卷积核"
+            "宽度，r 是邻域大小。右侧几列在构建网站时按公式算出一个例子的具体数值。论文给卷积层列的"
+            "是 O(log_k(n))（空洞卷积）；连续卷积核需要大约 n/k 层堆叠。"
         ),
         "alt": (
             "表格：按每层计算量、顺序操作数和最长路径长度比较自注意力、循环层和卷积层，"
@@ -98,50 +98,16 @@ def table1_rows(n: int, d: int, k: int, r: int) -> list[dict[str, object]]:
     a recurrent layer walks n - 1 steps; contiguous convolutions of width k widen the receptive
     field by k - 1 per layer; dilated ones multiply it by k; restricted attention moves r per layer.
     """
-    contiguous_layers = math.ceil((n - 1) / (k - 1))
-    dilated_layers = math.ceil(math.log(n, k))
-    return [
-        {
-            "complexity": "O(n²·d)",
-            "sequential": "O(1)",
-            "path": "O(1)",
-            "ops": n * n * d,
-            "steps": 1,
-            "hops": 1,
-        },
-        {
-            "complexity": "O(n·d²)",
-            "sequential": "O(n)",
-            "path": "O(n)",
-            "ops": n * d * d,
-            "steps": n,
-            "hops": n - 1,
-        },
-        {
-            "complexity": "O(k·n·d²)",
-            "sequential": "O(1)",
-            "path": "O(n/k)",
-            "ops": k * n * d * d,
-            "steps": 1,
-            "hops": contiguous_layers,
-        },
-        {
-            "complexity": "O(k·n·d²)",
-            "sequential": "O(1)",
-            "path": "O(log_k(n))",
-            "ops": k * n * d * d,
-            "steps": 1,
-            "hops": dilated_layers,
-        },
-        {
-            "complexity": "O(r·n·d)",
-            "sequential": "O(1)",
-            "path": "O(n/r)",
-            "ops": r * n * d,
-            "steps": 1,
-            "hops": math.ceil((n - 1) / r),
-        },
-    ]
+    keys = ("complexity", "sequential", "path", "ops", "steps", "hops")
+    rows = (
+        ("O(n²·d)", "O(1)", "O(1)", n * n * d, 1, 1),
+        ("O(n·d²)", "O(n)", "O(n)", n * d * d, n, n - 1),
+        ("O(k·n·d²)", "O(1)", "O(n/k)", k * n * d * d, 1, math.ceil((n - 1) / (k - 1))),
+        # log_k(n) rounded up; the 1e-9 keeps an exact power of k (log 27 / log 3) from rounding up
+        ("O(k·n·d²)", "O(1)", "O(log_k(n))", k * n * d * d, 1, math.ceil(math.log(n, k) - 1e-9)),
+        ("O(r·n·d)", "O(1)", "O(n/r)", r * n * d, 1, math.ceil((n - 1) / r)),
+    )
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def _fmt(value: int) -> str:
@@ -181,6 +147,16 @@ def draw_table(lang: str) -> Figure:
     return Figure(svg=html, caption=t["caption"], alt=t["alt"])
 
 
+def _rnn(x: np.ndarray, w_h: np.ndarray, w_x: np.ndarray) -> np.ndarray:
+    """A plain tanh RNN over `x` `(seq, d)`: the states `(seq, d)`, computed one after another."""
+    h = np.zeros(w_h.shape[0])
+    states = []
+    for x_t in x:  # h_t needs h_{t-1}: no step can start before the previous one ends
+        h = np.tanh(h @ w_h + x_t @ w_x)
+        states.append(h)
+    return np.stack(states)
+
+
 def reach_maps(seq: int = 6, d_model: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
     """Which outputs change when one input changes, measured by perturbing inputs one at a time.
 
@@ -201,19 +177,11 @@ def reach_maps(seq: int = 6, d_model: int = 8, seed: int = 0) -> dict[str, np.nd
         padded = np.pad(inputs, ((1, 1), (0, 0)))
         return np.stack([sum(padded[t + s] @ kernel[s] for s in range(3)) for t in range(seq)])
 
-    def recurrent(inputs: np.ndarray) -> np.ndarray:
-        h = np.zeros(d_model)
-        states = []
-        for t in range(seq):  # one step after another: step t needs step t - 1
-            h = np.tanh(h @ w_h + inputs[t] @ w_x)
-            states.append(h)
-        return np.stack(states)
-
     maps = {}
     for name, layer in (
         ("attention", attention),
         ("convolution", convolution),
-        ("recurrent", recurrent),
+        ("recurrent", lambda inputs: _rnn(inputs, w_h, w_x)),
     ):
         base = layer(x)
         reach = np.zeros((seq, seq), dtype=bool)
@@ -256,11 +224,9 @@ REACH_TEXT = {
         "xlabel": "被改动的输入",
         "ylabel": "输出",
         "caption": (
-            "改动一个输入时，哪些输出会跟着变（玩具句子，随机权重）。第 i 行第 j 列涂色，"
-            "表示轻推输入 j 后"
-            "输出 i 发生了变化。自注意力：一层之后，每个输出都依赖每个输入。宽度为 3 "
-            "的单层卷积只看得到"
-            "相邻位置。循环层能覆盖之前的所有位置，但要经过一串必须依次执行的步骤。"
+            "改动一个输入时，哪些输出会跟着变（玩具句子，随机权重）。第 i 行第 j 列涂色，表示轻推输"
+            "入 j 后输出 i 发生了变化。自注意力：一层之后，每个输出都依赖每个输入。宽度为 3 的单层"
+            "卷积只看得到相邻位置。循环层能覆盖之前的所有位置，但要经过一串必须依次执行的步骤。"
         ),
         "alt": (
             "三个 6×6 网格：自注意力的网格全部涂满；卷积的网格是沿对角线宽度为 3 的带；"
@@ -281,15 +247,7 @@ def draw_reach(lang: str) -> Figure:
     for ax, (name, reach) in zip(axes, maps.items(), strict=True):
         ax.imshow(reach, cmap="Blues", vmin=-0.3, vmax=1.2)
         ax.set_title(t["titles"][name])
-        ax.set_xticks(range(len(tokens)), tokens, rotation=45)
-        ax.set_yticks(range(len(tokens)), tokens)
-        ax.set_xlabel(t["xlabel"])
-        ax.set_xticks(np.arange(-0.5, len(tokens)), minor=True)
-        ax.set_yticks(np.arange(-0.5, len(tokens)), minor=True)
-        ax.grid(which="minor", color="white", linewidth=1.5)
-        ax.tick_params(which="both", length=0)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
+        token_grid(ax, tokens, xlabel=t["xlabel"], linewidth=1.5)
     axes[0].set_ylabel(t["ylabel"])
     return Figure(
         svg=to_svg(fig, "what-is-self-attention-reach"), caption=t["caption"], alt=t["alt"]
@@ -352,18 +310,8 @@ def draw_explore(lang: str) -> Figure:
         lines.append(
             widget.line(t["value"].format(c=c), "value", np.tile(found["values"][:, c], (seq, 1)))
         )
-    data = {
-        "keys": tokens,
-        "queries": tokens,
-        "query": 1,
-        "controls": [],
-        "views": {
-            "": {
-                "lines": lines,
-                "result": {"label": t["out"], "values": widget.numbers(found["out"])},
-            }
-        },
-    }
+    view = {"lines": lines, "result": {"label": t["out"], "values": widget.numbers(found["out"])}}
+    data = {"keys": tokens, "queries": tokens, "query": 1, "controls": [], "views": {"": view}}
     return widget.interactive(data, lang, t["caption"].format(d_v=d_v), t["alt"])
 
 
@@ -395,9 +343,8 @@ class SelfAttentionIO:
                 f"（最大 {num(self.max_change)}）"
             )
         return (
-            f"{self.num_inputs} vectors in, {self.num_outputs} out; nudging one input moves "
-            "every output "
-            f"by at least {num(self.min_change)} (at most {num(self.max_change)})"
+            f"{self.num_inputs} vectors in, {self.num_outputs} out; nudging one input moves every "
+            f"output by at least {num(self.min_change)} (at most {num(self.max_change)})"
         )
 
 
@@ -454,37 +401,26 @@ class SequentialCost:
         )
 
     def shown(self, lang: str) -> str:
-        names = {
-            "en": {
-                "self-attention": "self-attention",
-                "recurrent": "recurrent",
-                "convolutional": "convolutional (dilated)",
-                "restricted self-attention": "restricted self-attention",
-            },
-            "zh": {
-                "self-attention": "自注意力",
-                "recurrent": "循环网络",
-                "convolutional": "卷积（空洞）",
-                "restricted self-attention": "受限自注意力",
-            },
-        }[lang]
-        paths = ("，" if lang == "zh" else ", ").join(
-            f"{names[k]} {v}" for k, v in self.path.items()
-        )
+        names = PATH_NAMES[lang]  # in the order of `path`
+        sep = "，" if lang == "zh" else ", "
+        paths = sep.join(f"{name} {v}" for name, v in zip(names, self.path.values(), strict=True))
+        attention, recurrent = self.steps["self-attention"], self.steps["recurrent"]
         if lang == "zh":
             return (
-                f"n = {self.n}、k = {self.kernel}、r = {self.window} "
-                f"时测得的最大路径长度：{paths}；"
-                f"必须依次执行的步数：自注意力 {self.steps['self-attention']}，"
-                f"循环网络 {self.steps['recurrent']}"
+                f"n = {self.n}、k = {self.kernel}、r = {self.window} 时测得的最大路径长度："
+                f"{paths}；必须依次执行的步数：自注意力 {attention}，循环网络 {recurrent}"
             )
         return (
             f"measured maximum path length for n = {self.n}, k = {self.kernel}, r = "
-            f"{self.window}: {paths}; "
-            "steps that must run one after another: self-attention "
-            f"{self.steps['self-attention']}, "
-            f"recurrent {self.steps['recurrent']}"
+            f"{self.window}: {paths}; steps that must run one after another: self-attention "
+            f"{attention}, recurrent {recurrent}"
         )
+
+
+PATH_NAMES = {
+    "en": ("self-attention", "recurrent", "convolutional (dilated)", "restricted self-attention"),
+    "zh": ("自注意力", "循环网络", "卷积（空洞）", "受限自注意力"),
+}
 
 
 def _layers_until_connected(layers: list[np.ndarray]) -> int:
@@ -502,16 +438,6 @@ def _layers_until_connected(layers: list[np.ndarray]) -> int:
         if reach[-1, 0]:
             return count
     raise RuntimeError("never connected")
-
-
-def _rnn_steps(x: np.ndarray, w_h: np.ndarray, w_x: np.ndarray) -> int:
-    """Run a plain RNN over `x` (seq, d) and count the steps that had to wait for the previous."""
-    h = np.zeros(w_h.shape[0])
-    steps = 0
-    for x_t in x:  # h_t needs h_{t-1}: no step can start before the previous one ends
-        h = np.tanh(h @ w_h + x_t @ w_x)
-        steps += 1
-    return steps
 
 
 @claim(
@@ -560,14 +486,12 @@ def sequential_cost(n: int = 64, *, kernel: int = 3, window: int = 4) -> Sequent
         "convolutional": _layers_until_connected(dilated),
         "restricted self-attention": _layers_until_connected([np.asarray(band, dtype=bool)]),
     }
-    path_formula = {
-        "self-attention": 1,
-        "recurrent": n - 1,
-        "convolutional": math.ceil(math.log(n, kernel) - 1e-9),
-        "restricted self-attention": math.ceil((n - 1) / window),
-    }
+    # the formulas of the table: self-attention, recurrent, dilated convolution, restricted
+    hops = [row["hops"] for row in table1_rows(n, 1, kernel, window)]
+    path_formula = dict(zip(path, (hops[0], hops[1], hops[3], hops[4]), strict=True))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, 4))
     qnp.scaled_dot_product_attention(x, x, x)  # all n outputs in one call: one step
-    steps = {"self-attention": 1, "recurrent": _rnn_steps(x, 0.5 * np.eye(4), np.eye(4))}
+    # one state per step of the RNN loop, each waiting for the previous one
+    steps = {"self-attention": 1, "recurrent": len(_rnn(x, 0.5 * np.eye(4), np.eye(4)))}
     return SequentialCost(n, kernel, window, path, path_formula, steps)
