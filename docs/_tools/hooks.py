@@ -52,19 +52,17 @@ if SERVING:
         for name in [n for n in sys.modules if n.split(".")[0] in ("qkvdocs", "qkv")]:
             del sys.modules[name]
 
-import qkvdocs  # noqa: E402
 from qkvdocs import blocks, directives, drawings, glossary, parity, search  # noqa: E402
 
 if SERVING:
-    qkvdocs.stamp = _stamp
+    sys.modules["qkvdocs"].stamp = _stamp
 
 log = logging.getLogger("mkdocs.hooks.qkv")
 
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
-KATEX_TARGET = ("assets", "katex")
 NO_HOVER = ("glossary.", "api/")
 ALTERNATE_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
-SWITCH_LINK = re.compile(r'(<a href=")(/[^"]*)(" hreflang="[^"]*" class="md-select__link")')
+SWITCH_LINK = re.compile(r'<a href="/([^"]*)"(?= hreflang="[^"]*" class="md-select__link")')
 
 # Chinese characters and full-width punctuation (CJK symbols, ideographs, full-width forms, “”‘’)
 CJK = "\u2018-\u201d\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
@@ -174,11 +172,8 @@ def on_page_content(html, page, config, files):
 def _relative_switch_links(output: str, page_url: str) -> str:
     """static-i18n gives the home pages' language switch root-absolute links (`/zh/`), which break
     when the site is served under a sub-path (GitHub Pages): make them relative to the page."""
-    depth = len([part for part in page_url.split("/") if part])
-    prefix = "../" * depth or "./"
-    return SWITCH_LINK.sub(
-        lambda m: f"{m.group(1)}{prefix}{m.group(2).lstrip('/')}{m.group(3)}", output
-    )
+    prefix = "../" * len([part for part in page_url.split("/") if part]) or "./"
+    return SWITCH_LINK.sub(lambda m: f'<a href="{prefix}{m[1]}"', output)
 
 
 def on_post_page(output, page, config):
@@ -207,7 +202,7 @@ def _copy_katex(site_dir: Path) -> None:
         raise PluginError(
             f"KaTeX is not installed ({KATEX_DIST} is missing): run `npm ci` (or `make setup`)"
         )
-    target = site_dir.joinpath(*KATEX_TARGET)
+    target = site_dir / "assets" / "katex"
     target.mkdir(parents=True, exist_ok=True)
     for name in ("katex.min.js", "katex.min.css"):
         shutil.copy2(KATEX_DIST / name, target / name)
