@@ -33,6 +33,6 @@ def blocks(markdown: str) -> Iterator[tuple[int, str, str]]:
             fence = match[1]
             yield number, line, "fence"
         else:
-            odd = INLINE_CODE.sub("", line).count("$$") % 2 == 1
+            odd = "$$" in line and INLINE_CODE.sub("", line).count("$$") % 2 == 1
             yield number, line, "math" if math or odd else "text"
             math ^= odd
