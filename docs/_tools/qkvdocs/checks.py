@@ -120,11 +120,8 @@ def verify(key: str) -> Any:
 def page_title(slug: str, lang: str) -> str:
     """The H1 of `docs/concepts/<slug>.<lang>.md`, or the slug when the page has none."""
     path = DOCS / "concepts" / f"{slug}.{lang}.md"
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("# "):
-                return line[2:].strip()
-    return slug
+    title = re.search(r"^# (.+)$", path.read_text(encoding="utf-8") if path.exists() else "", re.M)
+    return title[1].strip() if title else slug
 
 
 _LABELS = {
