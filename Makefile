@@ -9,8 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# pytest-xdist workers for `make test`: the browser tests share one worker (and one chromium),
-# everything else is spread over both; `make test TEST_WORKERS=0` runs in one process
+# pytest-xdist workers for `make test`, which hand out whole test files (a page's examples and a
+# file's browser tests stay in one process); `make test TEST_WORKERS=0` runs in one process
 TEST_WORKERS ?= 2
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -45,7 +45,7 @@ serve-only:
 # every check: static checks (ruff, format, mypy), then the pytest suite without the `slow` tests,
 # on TEST_WORKERS processes
 test: setup static
-	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 # the long checks CI adds: a short retraining, O(n) memory of the backward pass, `make serve`,
 # and (with QKV_INSTALL_TEST=1) the home page's install in a fresh virtual environment
@@ -58,7 +58,7 @@ static: setup
 	$(BIN)/mypy
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not browser and not slow" -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -m "not browser and not slow" -n $(TEST_WORKERS) --dist loadfile
 
 # the fast static checks (also in `make test`, except ruff and mypy, which CI's lint job runs)
 lint: setup

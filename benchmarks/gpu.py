@@ -57,36 +57,37 @@ def _median_and_ratio(samples: dict, pairs) -> tuple[dict, dict]:
 def run_benchmark(seqs, mha_seqs, dtypes, warmup: int, reps: int, device: str = "cuda") -> dict:
     import torch
 
-    from benchmarks import run
+    from benchmarks import mha, tiled
+    from benchmarks.measure import cuda_peak_mib, timed_ms
 
     parts = {}
     for dtype in dtypes:
         rows = []
         for seq in seqs:
-            inputs = run._tiled_inputs(seq, 64, "torch", device, dtype)
-            forward = {n: run.tiled_call(n, inputs, 128) for n in ("torch_tiled", "f_sdpa")}
+            inputs = tiled._tiled_inputs(seq, 64, "torch", device, dtype)
+            forward = {n: tiled.tiled_call(n, inputs, 128) for n in ("torch_tiled", "f_sdpa")}
             both = {
-                n: run.backward_call(n, inputs, 128)
+                n: tiled.backward_call(n, inputs, 128)
                 for n in ("torch_tiled_fwd_bwd", "f_sdpa_fwd_bwd")
             }
             with torch.inference_mode():
-                samples = run.timed_ms(forward, warmup=warmup, reps=reps, device=device)
-            samples |= run.timed_ms(both, warmup=warmup, reps=reps, device=device)
+                samples = timed_ms(forward, warmup=warmup, reps=reps, device=device)
+            samples |= timed_ms(both, warmup=warmup, reps=reps, device=device)
             times, ratios = _median_and_ratio(
                 samples,
                 [("torch_tiled", "f_sdpa"), ("torch_tiled_fwd_bwd", "f_sdpa_fwd_bwd")],
             )
             peaks = {}
             if device == "cuda":
-                peaks = {n: round(run.cuda_peak_mib(fn), 1) for n, fn in (forward | both).items()}
+                peaks = {n: round(cuda_peak_mib(fn), 1) for n, fn in (forward | both).items()}
             print(f"  {dtype} seq={seq}: {times} ratios {ratios}", flush=True)
             rows.append({"seq": seq, "median_ms": times, "peak_mib": peaks, "ratios": ratios})
         mha_rows = []
         args = SimpleNamespace(d_model=512, heads=8, batch=4, device=device, dtype=dtype)
         for seq in mha_seqs:
-            cases = run.mha_cases(seq, args)
+            cases = mha.mha_cases(seq, args)
             with torch.inference_mode():
-                samples = run.timed_ms(cases, warmup=warmup, reps=reps, device=device)
+                samples = timed_ms(cases, warmup=warmup, reps=reps, device=device)
             times, ratios = _median_and_ratio(
                 samples,
                 [
@@ -121,10 +122,10 @@ def main(argv=None) -> int:
     if not torch.cuda.is_available():
         print("benchmarks.gpu: torch.cuda.is_available() is False; nothing was run.")
         return 2
-    from benchmarks import run
+    from benchmarks.measure import machine
 
     started = time.perf_counter()
-    results = {"machine": run.machine("cuda")}
+    results = {"machine": machine("cuda")}
     if args.tests:
         results["tests"] = run_cuda_tests()
     seqs = [1024, 4096] if args.quick else [1024, 2048, 4096, 8192, 16384]

@@ -76,11 +76,12 @@ def lazy_import(name: str) -> Any:
 torch = lazy_import("torch")  # the NumPy backend works without PyTorch
 HAS_TORCH = not isinstance(torch, _NotInstalled)
 HAS_CUDA = HAS_TORCH and torch.cuda.is_available()
+if HAS_TORCH and os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist runs several processes: their PyTorch threads share the cores between them
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
-# Without PyTorch every test module is collected and its PyTorch tests skip one by one, except
-# test_tiled.py, which still imports PyTorch at the top (it is left out by name until it imports
-# it lazily like the others).
-collect_ignore = [] if HAS_TORCH else ["test_tiled.py"]
+# Without PyTorch every test module is collected and its PyTorch tests skip one by one.
 
 
 DEVICES = [
@@ -272,25 +273,6 @@ def random_qkv(rng, batch=(2,), seq_q=3, seq_k=4, d_k=5, d_v=6, dtype=np.float64
 # --------------------------------------------------------------------------------------------
 # the browser tests (test_browser.py, test_browser_layout.py, test_interactive.py): one site
 # build, one local server and one chromium for the run; helpers in tests/browsing.py
-
-
-# pytest-xdist groups of the browser tests: the tests that read the tour share one worker (one
-# chromium visits each page once for all of them); the interactive figures run in another
-BROWSER_GROUPS = {"test_interactive.py": "browser-interactive"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) the browser tests of one
-    group go to the same worker, which starts one chromium for them; the examples of one page
-    (Sybil: one test per `>>>` statement, sharing the block's names) stay in one worker, in order.
-    Every other test goes wherever a worker is free."""
-    for item in items:
-        if item.get_closest_marker("browser"):
-            group = BROWSER_GROUPS.get(item.path.name, "browser")
-            item.add_marker(pytest.mark.xdist_group(group))
-        elif item.path.suffix == ".md":
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 from qkvdocs.figures import masks, multi_head, scaling, soft_hard_local
+from qkvdocs.figures._toy import toy_embeddings
 from qkvdocs.figures.query_key_value import toy_projections
-from qkvdocs.toy import toy_embeddings
 
 FIGURES = {  # figure name -> the page that shows it
     "what-is-self-attention-explore": "concepts/what-is-self-attention",

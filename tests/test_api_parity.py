@@ -9,7 +9,9 @@ import re
 
 import pytest
 import qkv.numpy as qn
-import qkv.torch as qt
+
+pytest.importorskip("torch", reason="PyTorch is not installed: there is no twin to compare")
+import qkv.torch as qt  # noqa: E402
 
 MODULES = [m.name for m in pkgutil.iter_modules(qn.__path__) if not m.name.startswith("_")]
 TORCH_ONLY = set(importlib.import_module("qkv.torch.modules").__all__)

@@ -2,8 +2,9 @@
 
 The site is built once per run (tests/sitebuild.py) and served by a local `http.server` thread on
 127.0.0.1; one chromium visits it (fixtures in tests/conftest.py, helpers in tests/browsing.py).
-Every page of a language is visited once, by the tour: the per-page checks here and in
-test_browser_layout.py read what that one visit saw. Checks:
+Every page of a language is visited once, by the tour: the per-page checks here read what that one
+visit saw (they stay in this file, so that pytest-xdist, which hands out whole files, runs them in
+one process with one tour). Checks:
 
 - every page in both languages: no console error, no uncaught exception, no failed request, no
   request to any other host, and every formula of the page rendered by KaTeX (rendered formulas
@@ -13,9 +14,9 @@ test_browser_layout.py read what that one visit saw. Checks:
 - the copy button copies code that runs when pasted into Python;
 - the site's search: the queries of tests/sitebuild.py find their concept pages, and
   a reader on a Chinese page gets Chinese pages first;
-- layout (test_browser_layout.py): at a phone-sized viewport the navigation drawer works and
-  nothing overflows sideways; at a 1,280 px desktop no code block scrolls sideways; Chinese pages
-  show no gap between Chinese characters; table figures fit the column.
+- layout: at a 1,280 px desktop no code block scrolls sideways, table figures (and every other
+  figure) fit the column, and Chinese pages show no gap between Chinese characters; at a phone-sized
+  viewport (test_browser_layout.py) the navigation drawer works and nothing overflows sideways.
 
 Screenshots (three pages, both languages, desktop and phone) go to artifacts/screenshots/.
 
@@ -31,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pytest
-from browsing import SCREENSHOT_PAGES, SCREENSHOTS, visit
+from browsing import DESKTOP, SCREENSHOT_PAGES, SCREENSHOTS, visit
 from sitebuild import EN_QUERIES, LANGS, ZH_QUERIES, built_page, stems, url_of
 
 pytestmark = pytest.mark.browser
@@ -230,3 +231,39 @@ def test_search_finds_the_concept_pages(browse, base_url, lang):
             )
     assert not problems, "\n".join(problems)
     assert not recorder.problems, recorder.problems
+
+
+# --------------------------------------------------------------------------------------------
+# layout, read off the tour
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_code_fits_a_desktop_column(tour, lang):
+    pages = [seen for seen in tour(lang) if seen.stem.startswith("concepts/")]
+    assert len(pages) >= 10
+    counted = sum(seen.code["count"] for seen in pages)
+    wide = {seen.stem: seen.code["wide"] for seen in pages if seen.code["wide"]}
+    assert counted > len(pages), "too few code blocks found: is the selector right?"
+    assert not wide, f"code blocks scroll sideways at {DESKTOP['width']} px: {wide}"
+
+
+def test_chinese_pages_show_no_gap_between_chinese_characters(tour):
+    """A line break between two Chinese characters in a paragraph renders as a space; the build
+    joins such lines (hooks.join_chinese_lines), and no page may show such a gap."""
+    visits = tour("zh")
+    assert len(visits) == len(stems()) and len(visits) >= 20
+    gaps = [f"{seen.where}: …{gap}…" for seen in visits for gap in seen.chinese_gaps]
+    assert not gaps, f"{len(gaps)} gap(s) between Chinese characters:\n" + "\n".join(gaps)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_table_figures_fit_the_column(tour, lang):
+    """A table drawn by figure code (Table 1 of the Transformer paper, the masked-row table), like
+    every other figure, fits the text column of a 1280-px-wide window: nothing clipped, no scroll
+    bar."""
+    visits = tour(lang)
+    with_tables = [seen.stem for seen in visits if seen.has_table_figure]
+    assert len(with_tables) >= 2, with_tables
+    # tables first, and every other figure as well: none may be wider than the column
+    overflowing = [f"{seen.where}: {o}" for seen in visits for o in seen.figure_overflow]
+    assert not overflowing, "\n".join(overflowing)

@@ -1,27 +1,16 @@
-"""Layout in a real browser: a phone can navigate, a desktop reads code without scrolling sideways,
-and Chinese text shows no gap between two Chinese characters.
+"""A phone in a real browser: the navigation drawer works and nothing overflows sideways.
 
-The per-page checks read the tour (every page visited once per language, tests/browsing.py); the
+The desktop layout checks (code, tables, Chinese text) read the tour in test_browser.py; the
 browser, server and built site are the fixtures of tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import pytest
-from browsing import DESKTOP, PHONE, Recorder, screenshot, visit
-from sitebuild import LANGS, stems, url_of
+from browsing import PHONE, Recorder, screenshot, visit
+from sitebuild import LANGS, url_of
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.mark.parametrize("lang", LANGS)
-def test_code_fits_a_desktop_column(tour, lang):
-    pages = [seen for seen in tour(lang) if seen.stem.startswith("concepts/")]
-    assert len(pages) >= 10
-    counted = sum(seen.code["count"] for seen in pages)
-    wide = {seen.stem: seen.code["wide"] for seen in pages if seen.code["wide"]}
-    assert counted > len(pages), "too few code blocks found: is the selector right?"
-    assert not wide, f"code blocks scroll sideways at {DESKTOP['width']} px: {wide}"
 
 
 NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth + 1"
@@ -56,25 +45,3 @@ def test_phone_viewport_has_usable_navigation(context, base_url, lang):
         assert not recorder.problems, recorder.problems
     finally:
         page.close()
-
-
-def test_chinese_pages_show_no_gap_between_chinese_characters(tour):
-    """A line break between two Chinese characters in a paragraph renders as a space; the build
-    joins such lines (hooks.join_chinese_lines), and no page may show such a gap."""
-    visits = tour("zh")
-    assert len(visits) == len(stems()) and len(visits) >= 20
-    gaps = [f"{seen.where}: …{gap}…" for seen in visits for gap in seen.chinese_gaps]
-    assert not gaps, f"{len(gaps)} gap(s) between Chinese characters:\n" + "\n".join(gaps)
-
-
-@pytest.mark.parametrize("lang", LANGS)
-def test_table_figures_fit_the_column(tour, lang):
-    """A table drawn by figure code (Table 1 of the Transformer paper, the masked-row table), like
-    every other figure, fits the text column of a 1280-px-wide window: nothing clipped, no scroll
-    bar."""
-    visits = tour(lang)
-    with_tables = [seen.stem for seen in visits if seen.has_table_figure]
-    assert len(with_tables) >= 2, with_tables
-    # tables first, and every other figure as well: none may be wider than the column
-    overflowing = [f"{seen.where}: {o}" for seen in visits for o in seen.figure_overflow]
-    assert not overflowing, "\n".join(overflowing)

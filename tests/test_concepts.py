@@ -79,5 +79,13 @@ def test_concept_page_has_its_twin_figure_module_and_nav_entry(slug):
     module = f"qkvdocs.figures.{slug.replace('-', '_')}"
     figures.names()
     text = (CONCEPTS / f"{slug}.en.md").read_text(encoding="utf-8")
-    for name in directives.directive_args(text, "figure"):
+    placed = directives.directive_args(text, "figure")
+    if placed:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # the PyTorch page's figures, on a NumPy-only install
+            if exc.name != "torch":
+                raise
+            pytest.skip(f"{module} draws with PyTorch, which is not installed")
+    for name in placed:
         assert figures._REGISTRY[name].__module__ == module, f"{name}: not drawn by {module}"

@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
 from qkv import numbers  # noqa: E402
-from qkvdocs import trained  # noqa: E402
+from qkvdocs.figures import _trained as trained  # noqa: E402
 from qkvdocs.figures import render  # noqa: E402
 from qkvdocs.figures.multi_head import SPLIT_NUMBER, furthest_head, heads_of_number  # noqa: E402
 

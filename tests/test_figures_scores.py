@@ -5,8 +5,8 @@ import pytest
 
 pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
 from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures._toy import TOKENS, toy_embeddings  # noqa: E402
 from qkvdocs.figures.scores import D_MODEL, score_maps  # noqa: E402
-from qkvdocs.toy import TOKENS, toy_embeddings  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

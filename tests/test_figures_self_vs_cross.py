@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
 from qkv import numbers  # noqa: E402
-from qkvdocs import trained  # noqa: E402
+from qkvdocs.figures import _trained as trained  # noqa: E402
 from qkvdocs.figures import render  # noqa: E402
 from qkvdocs.figures.self_vs_cross import alignment_data, heatmap_data, strongest_words  # noqa: E402
 

@@ -5,15 +5,15 @@ import pytest
 
 pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
 from qkv import numbers  # noqa: E402
-from qkvdocs import trained  # noqa: E402
+from qkvdocs.figures import _trained as trained  # noqa: E402
 from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures._toy import TOKENS  # noqa: E402
 from qkvdocs.figures.softmax import (  # noqa: E402
     EXAMPLE_SCORES,
     SOFTMAX_LAYER,
     normalisations,
     trained_weights,
 )
-from qkvdocs.toy import TOKENS  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
-from qkvdocs import trained  # noqa: E402
+from qkvdocs.figures import _trained as trained  # noqa: E402
 from qkvdocs.figures import render  # noqa: E402
 from qkvdocs.figures.three_projections import shared_vs_separate  # noqa: E402
 

@@ -13,7 +13,7 @@ pytest.importorskip("torch", reason="PyTorch is not installed: the site's figure
 from qkv import numbers  # noqa: E402
 from qkv.numbers.data import held_out_numbers  # noqa: E402
 from qkv.numbers.train import CURVES  # noqa: E402
-from qkvdocs import trained  # noqa: E402
+from qkvdocs.figures import _trained as trained  # noqa: E402
 from qkvdocs.figures import render  # noqa: E402
 
 

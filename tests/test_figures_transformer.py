@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
 import qkv.numpy as qnp  # noqa: E402
 from qkv.numbers.model import CHECKPOINT  # noqa: E402
-from qkvdocs import trained  # noqa: E402
+from qkvdocs.figures import _trained as trained  # noqa: E402
 from qkvdocs.figures import render  # noqa: E402
 from qkvdocs.figures.transformer import decode_results  # noqa: E402
 

@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("torch", reason="PyTorch is not installed: the site's figures need it")
 from qkvdocs.figures import render  # noqa: E402
+from qkvdocs.figures._toy import TOKENS  # noqa: E402
 from qkvdocs.figures.what_is_self_attention import reach_maps, table1_rows  # noqa: E402
-from qkvdocs.toy import TOKENS  # noqa: E402
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -26,8 +26,9 @@ import numpy as np
 import pytest
 from browsing import DESKTOP, Recorder, visit
 from interactive_expected import FIGURES, expected
-from qkvdocs import figures, widget
-from qkvdocs.toy import TOKENS
+from qkvdocs import figures
+from qkvdocs.figures import _widget as widget
+from qkvdocs.figures._toy import TOKENS
 from sitebuild import LANGS, url_of
 
 BUDGET = 250 * 1024  # bytes, gzipped, per page with its figure code and data
@@ -358,6 +359,8 @@ def test_pages_with_a_figure_stay_within_the_weight_budget(browser, base_url, bu
             page = context.new_page()
             urls: list[str] = []
             page.on("requestfinished", lambda request, urls=urls: urls.append(request.url))
+            recorder = Recorder(base_url)
+            recorder.attach(page)
             start = time.perf_counter()
             page.goto(base_url + url_of(stem, lang), wait_until="load")
             page.wait_for_selector(".qkv-interactive[data-qkv-ready]")
@@ -366,7 +369,11 @@ def test_pages_with_a_figure_stay_within_the_weight_budget(browser, base_url, bu
                 "() => { const n = performance.getEntriesByType('navigation')[0];"
                 " return [n.domContentLoadedEventEnd, n.loadEventEnd]; }"
             )
-            page.wait_for_load_state("networkidle")
+            # what the page still loads after `load`: fonts (awaited by the page itself), then
+            # every request still running (the search worker's), as recorded
+            page.evaluate("document.fonts.ready.then(() => true)")
+            recorder.settle(page, timeout_ms=5000)
+            assert not recorder.problems, recorder.problems
             total = search = 0
             for url in set(urls):
                 path = urlsplit(url).path

@@ -26,14 +26,11 @@ import os
 import re
 import shutil
 import warnings
-from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-
-import numpy as np
 
 from . import figures
 
@@ -224,30 +221,3 @@ def fill_media(page_html: str, media: list[str]) -> str:
     if not media:
         return page_html
     return MEDIA_HTML.sub(lambda match: media[int(match.group(1))], page_html)
-
-
-# --------------------------------------------------------------------------------------------
-# Pieces the figure modules share
-
-
-def html_table(head: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
-    """A `qkv-table`: `head` the column titles (plain text, escaped here), `rows` the cells of
-    each row (HTML, or numbers and other values shown by `str`)."""
-    titles = "".join(f"<th>{html.escape(title)}</th>" for title in head)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<table class="qkv-table"><thead><tr>{titles}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def token_grid(ax, labels: Sequence[str], *, xlabel: str, linewidth: float = 1.0) -> None:
-    """Dress a heat map drawn on `ax` over `labels` × `labels` (one cell per pair of tokens):
-    token labels on both axes (tilted on x), `xlabel`, white lines between the cells, no ticks
-    and no frame."""
-    ax.set_xticks(range(len(labels)), labels, rotation=45)
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel(xlabel)
-    ax.set_xticks(np.arange(-0.5, len(labels)), minor=True)
-    ax.set_yticks(np.arange(-0.5, len(labels)), minor=True)
-    ax.grid(which="minor", color="white", linewidth=linewidth)
-    ax.tick_params(which="both", length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)

@@ -13,6 +13,12 @@ log-sum-exp $L = m + \log \ell$ of its scores; the backward pass recomputes each
 from them, $P = e^{S - L}$, instead of storing the `(seq_q, seq_k)` weights. Peak extra memory is
 one `(block_size, block_size)` tile per batch element plus arrays of the inputs' size:
 O(seq · d), not O(seq²).
+
+The steps are those of the NumPy twin, written for speed on the CPU in two ways. The scores are
+measured in base 2: the query is scaled once by $s \log_2 e$, so $2^{x \log_2 e} = e^x$ gives the
+same weights, and on the CPU PyTorch computes `exp2` faster than `exp`. Every tile of scores
+is written into one buffer allocated before the loop (`torch.bmm(..., out=)`) and updated in
+place (`sub_`, `exp2_`, `baddbmm_`), so a tile allocates no new `(block_size, block_size)` array.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ from qkv._checks import (
 )
 
 __all__ = ["tiled_attention", "tiled_attention_backward"]
+
+LOG2_E = math.log2(math.e)  # e^x = 2^(x log2 e): scores are measured in base 2
+LN_2 = math.log(2.0)  # back from base 2: log(x) = log2(x) ln 2
 
 
 def _key_blocks(i0, i1, seq_k, block_size, is_causal):
@@ -71,6 +80,18 @@ def _allowed(mask, i0, i1, j0, j1, is_causal, device):
 def _work_dtype(dtype):
     """float16 and bfloat16 tiles are summed in float32, as the one-shot softmax does."""
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def _flat(x, batch, dtype):
+    """`x` `(..., rows, cols)` broadcast to `(*batch, rows, cols)` and viewed as
+    `(prod(batch), rows, cols)` in `dtype`, for `torch.bmm` (copies only what must be copied)."""
+    return x.to(dtype).expand(*batch, *x.shape[-2:]).reshape(-1, *x.shape[-2:])
+
+
+def _masked_fill(scores, allowed, batch):
+    """Set the entries of the tile `scores` `(prod(batch), bq, bk)` that `allowed` forbids to
+    -inf, in place; `allowed` `(..., bq, bk)` broadcasts against `(*batch, bq, bk)`."""
+    scores.view(*batch, *scores.shape[-2:]).masked_fill_(~allowed, -math.inf)
 
 
 def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False, block_size=128):
@@ -134,7 +155,7 @@ def tiled_attention(query, key, value, mask=None, *, scale=None, is_causal=False
 
         >>> from qkv.torch import scaled_dot_product_attention
         >>> generator = torch.Generator().manual_seed(0)
-        >>> q, k, v = torch.randn(3, 2, 5, 4, generator=generator)
+        >>> q, k, v = torch.randn(3, 2, 5, 4, generator=generator, dtype=torch.float64)
         >>> out = tiled_attention(q, k, v, is_causal=True, block_size=2)
         >>> out.shape
         torch.Size([2, 5, 4])
@@ -164,47 +185,50 @@ def _tiled_attention(query, key, value, mask, scale, is_causal, block_size):
         # a view with full (seq_q, seq_k) axes, so tiles can be sliced from it (no copy)
         mask = mask.expand(*mask.shape[:-2], seq_q, seq_k)
     scale = 1.0 / math.sqrt(d_k) if scale is None else scale
-    work = _work_dtype(query.dtype)
-    out = query.new_zeros((*batch, seq_q, d_v))
-    lse = query.new_zeros((*batch, seq_q, 1), dtype=work)
-
+    dtype, work = query.dtype, _work_dtype(query.dtype)
+    # 1. scale the queries once, by s log2(e): the scores come out in base 2, for exp2
+    query = _flat(query, batch, work) * (scale * LOG2_E)  # (n_batch, seq_q, d_k)
     # the keys transposed once: each tile's product then reads rows of contiguous memory
-    key_t = key.transpose(-1, -2).contiguous()  # (*batch, d_k, seq_k)
+    key_t = _flat(key, batch, work).transpose(-1, -2).contiguous()  # (n_batch, d_k, seq_k)
+    value = _flat(value, batch, work)  # (n_batch, seq_k, d_v)
+    n_batch = query.shape[0]
+    out = query.new_empty((n_batch, seq_q, d_v))
+    lse = query.new_empty((n_batch, seq_q, 1))
+    # the one tile of scores, written over by every step of the loop
+    tile = query.new_empty((n_batch, min(block_size, seq_q), min(block_size, seq_k)))
 
     for i0 in range(0, seq_q, block_size):
         i1 = min(i0 + block_size, seq_q)
         bq = i1 - i0
-        # 1. scale the query tile once instead of every score tile
-        q = query[..., i0:i1, :] * scale  # (*batch, bq, d_k)
+        q = query[:, i0:i1]  # (n_batch, bq, d_k)
         # 2. running maximum m, normaliser ell and unnormalised output o of each query row
-        m = query.new_full((*batch, bq, 1), -math.inf, dtype=work)  # (*batch, bq, 1)
-        ell = query.new_zeros((*batch, bq, 1), dtype=work)  # (*batch, bq, 1)
-        o = query.new_zeros((*batch, bq, d_v), dtype=work)  # (*batch, bq, d_v)
+        m = query.new_full((n_batch, bq, 1), -math.inf)  # (n_batch, bq, 1)
+        ell = query.new_zeros((n_batch, bq, 1))  # (n_batch, bq, 1)
+        o = query.new_zeros((n_batch, bq, d_v))  # (n_batch, bq, d_v)
         for j0, j1 in _key_blocks(i0, i1, seq_k, block_size, is_causal):
-            k_t = key_t[..., j0:j1]  # (*batch, d_k, bk)
-            v = value[..., j0:j1, :]  # (*batch, bk, d_v)
-            # 3. one tile of scores: (*batch, bq, d_k) @ (*batch, d_k, bk) -> (*batch, bq, bk)
-            scores = torch.matmul(q, k_t).to(work)
+            # 3. one tile of scores: (n_batch, bq, d_k) @ (n_batch, d_k, bk) -> (n_batch, bq, bk)
+            scores = torch.bmm(q, key_t[..., j0:j1], out=tile[:, :bq, : j1 - j0])
             allowed = _allowed(mask, i0, i1, j0, j1, is_causal, query.device)  # (..., bq, bk)
             if allowed is not None:
-                scores = scores.masked_fill_(~allowed, -math.inf)
+                _masked_fill(scores, allowed, batch)
             # 4. new running maximum; rows with nothing visible yet keep -inf, so subtract 0 there
-            m_new = torch.maximum(m, scores.amax(dim=-1, keepdim=True))  # (*batch, bq, 1)
-            shift = torch.where(torch.isfinite(m_new), m_new, 0.0)  # (*batch, bq, 1)
-            # 5. exponentials against the new maximum; masked scores give exp(-inf) = 0
-            p = scores.sub_(shift).exp_()  # (*batch, bq, bk), in place of the scores
-            # 6. rescale what was summed against the old maximum: alpha = exp(m_old - m_new)
-            alpha = torch.exp(m - shift)  # (*batch, bq, 1)
-            ell = ell.mul_(alpha).add_(p.sum(dim=-1, keepdim=True))  # (*batch, bq, 1)
-            # (*batch, bq, bk) @ (*batch, bk, d_v) -> (*batch, bq, d_v)
-            o = o.mul_(alpha).add_(torch.matmul(p.to(v.dtype), v).to(work))
+            m_new = torch.maximum(m, scores.amax(dim=-1, keepdim=True))  # (n_batch, bq, 1)
+            shift = torch.where(torch.isfinite(m_new), m_new, 0.0)  # (n_batch, bq, 1)
+            # 5. exponentials against the new maximum; masked scores give 2^-inf = 0
+            p = scores.sub_(shift).exp2_()  # (n_batch, bq, bk), in place of the scores
+            # 6. rescale what was summed against the old maximum: alpha = 2^(m_old - m_new)
+            alpha = (m - shift).exp2_()  # (n_batch, bq, 1)
+            ell.mul_(alpha).add_(p.sum(dim=-1, keepdim=True))  # (n_batch, bq, 1)
+            # o = alpha o + p v: (n_batch, bq, bk) @ (n_batch, bk, d_v) -> (n_batch, bq, d_v)
+            o.mul_(alpha).baddbmm_(p, value[:, j0:j1])
             m = m_new
         # 7. normalise; a row that saw no visible key has ell = 0 and o = 0: divide it by 1
-        ell = torch.where(ell > 0, ell, 1.0)  # (*batch, bq, 1)
-        out[..., i0:i1, :] = o / ell  # (*batch, bq, d_v)
-        # 8. log-sum-exp of each row for the backward pass: L = m + log(ell), -inf if empty
-        lse[..., i0:i1, :] = m + torch.log(ell)  # (*batch, bq, 1)
-    return out, lse
+        ell = torch.where(ell > 0, ell, 1.0)  # (n_batch, bq, 1)
+        out[:, i0:i1] = o.div_(ell)  # (n_batch, bq, d_v)
+        # 8. log-sum-exp of each row for the backward pass, back in base e: L = (m + log2 ell) ln 2
+        lse[:, i0:i1] = (m + torch.log2(ell)) * LN_2  # (n_batch, bq, 1), -inf if empty
+    # back in the inputs' dtype (a no-op unless they are float16 or bfloat16)
+    return out.to(dtype).view(*batch, seq_q, d_v), lse.view(*batch, seq_q, 1)
 
 
 def tiled_attention_backward(
@@ -311,50 +335,59 @@ def _tiled_attention_backward(
         # a view with full (seq_q, seq_k) axes, so tiles can be sliced from it (no copy)
         mask = mask.expand(*mask.shape[:-2], seq_q, seq_k)
     scale = 1.0 / math.sqrt(d_k) if scale is None else scale
-    dtype, work = query.dtype, _work_dtype(query.dtype)
-    query, key, value, grad_out = (t.to(work) for t in (query, key, value, grad_out))
+    shapes, dtype, work = (
+        (query.shape, key.shape, value.shape),
+        query.dtype,
+        _work_dtype(query.dtype),
+    )
+    # the queries scaled by s log2(e), as in the forward pass: scores in base 2, for exp2
+    q_scaled = _flat(query, batch, work) * (scale * LOG2_E)  # (n_batch, seq_q, d_k)
+    key, value, grad_out = (_flat(t, batch, work) for t in (key, value, grad_out))
+    out, lse = _flat(out, batch, work), _flat(lse, batch, work)
     # 1. D = rowsum(dO * O), one number per query row: the softmax backward's correction
-    delta = (grad_out * out.to(work)).sum(dim=-1, keepdim=True)  # (*batch, seq_q, 1)
-    # rows with every key masked have lse = -inf: subtract 0 there, so P = exp(-inf) = 0
-    shift = torch.where(torch.isfinite(lse), lse, 0.0)  # (*batch, seq_q, 1)
-    grad_query = query.new_zeros((*batch, seq_q, d_k))
-    grad_key = query.new_zeros((*batch, seq_k, d_k))
-    grad_value = query.new_zeros((*batch, seq_k, d_v))
+    delta = (grad_out * out).sum(dim=-1, keepdim=True)  # (n_batch, seq_q, 1)
+    # rows with every key masked have lse = -inf: subtract 0 there, so P = 2^-inf = 0
+    shift = torch.where(torch.isfinite(lse), lse * LOG2_E, 0.0)  # (n_batch, seq_q, 1), base 2
+    grad_query = torch.zeros_like(q_scaled)  # (n_batch, seq_q, d_k)
+    grad_key = torch.zeros_like(key)  # (n_batch, seq_k, d_k)
+    grad_value = torch.zeros_like(value)  # (n_batch, seq_k, d_v)
+    # the tiles of P and dP, written over by every step of the loop
+    n_batch, bq_max, bk_max = key.shape[0], min(block_size, seq_q), min(block_size, seq_k)
+    p_tile, dp_tile = (key.new_empty((n_batch, bq_max, bk_max)) for _ in range(2))
 
     for j0 in range(0, seq_k, block_size):
         j1 = min(j0 + block_size, seq_k)
-        k = key[..., j0:j1, :]  # (*batch, bk, d_k)
-        v = value[..., j0:j1, :]  # (*batch, bk, d_v)
-        dk = grad_key[..., j0:j1, :]  # (*batch, bk, d_k), a view: summed into in place
-        dv = grad_value[..., j0:j1, :]  # (*batch, bk, d_v)
+        bk = j1 - j0
+        k = key[:, j0:j1]  # (n_batch, bk, d_k)
+        v = value[:, j0:j1]  # (n_batch, bk, d_v)
+        dk = grad_key[:, j0:j1]  # (n_batch, bk, d_k), a view: summed into in place
+        dv = grad_value[:, j0:j1]  # (n_batch, bk, d_v)
         for i0, i1 in _query_blocks(j0, j1, seq_q, block_size, is_causal):
-            q = query[..., i0:i1, :] * scale  # (*batch, bq, d_k)
-            do = grad_out[..., i0:i1, :]  # (*batch, bq, d_v)
-            # 2. recompute the scores: (*batch, bq, d_k) @ (*batch, d_k, bk) -> (*batch, bq, bk)
-            scores = torch.matmul(q, k.transpose(-1, -2))
+            bq = i1 - i0
+            q = q_scaled[:, i0:i1]  # (n_batch, bq, d_k)
+            do = grad_out[:, i0:i1]  # (n_batch, bq, d_v)
+            # 2. recompute the scores: (n_batch, bq, d_k) @ (n_batch, d_k, bk) -> (n_batch, bq, bk)
+            scores = torch.bmm(q, k.transpose(-1, -2), out=p_tile[:, :bq, :bk])
             allowed = _allowed(mask, i0, i1, j0, j1, is_causal, query.device)  # (..., bq, bk)
             if allowed is not None:
-                scores = scores.masked_fill_(~allowed, -math.inf)
-            # 3. the weights from the saved log-sum-exp, P = exp(S - L)
-            p = scores.sub_(shift[..., i0:i1, :]).exp_()  # (*batch, bq, bk), in place
-            # 4. dV += P^T dO: (*batch, bk, bq) @ (*batch, bq, d_v) -> (*batch, bk, d_v)
-            dv.add_(torch.matmul(p.transpose(-1, -2), do))
-            # 5. dP = dO V^T: (*batch, bq, d_v) @ (*batch, d_v, bk) -> (*batch, bq, bk)
-            dp = torch.matmul(do, v.transpose(-1, -2))
+                _masked_fill(scores, allowed, batch)
+            # 3. the weights from the saved log-sum-exp, P = 2^(S - L) in base 2
+            p = scores.sub_(shift[:, i0:i1]).exp2_()  # (n_batch, bq, bk), in place
+            # 4. dV += P^T dO: (n_batch, bk, bq) @ (n_batch, bq, d_v) -> (n_batch, bk, d_v)
+            dv.baddbmm_(p.transpose(-1, -2), do)
+            # 5. dP = dO V^T: (n_batch, bq, d_v) @ (n_batch, d_v, bk) -> (n_batch, bq, bk)
+            dp = torch.bmm(do, v.transpose(-1, -2), out=dp_tile[:, :bq, :bk])
             # 6. dS = P * (dP - D)
-            ds = dp.sub_(delta[..., i0:i1, :]).mul_(p)  # (*batch, bq, bk), in place of dP
-            # 7. dQ += dS K s: (*batch, bq, bk) @ (*batch, bk, d_k) -> (*batch, bq, d_k)
-            grad_query[..., i0:i1, :].add_(torch.matmul(ds, k), alpha=scale)
-            # 8. dK += dS^T Q s (q is already scaled): (*batch, bk, bq) @ (*batch, bq, d_k)
-            dk.add_(torch.matmul(ds.transpose(-1, -2), q))
+            ds = dp.sub_(delta[:, i0:i1]).mul_(p)  # (n_batch, bq, bk), in place of dP
+            # 7. dQ += dS K s: (n_batch, bq, bk) @ (n_batch, bk, d_k) -> (n_batch, bq, d_k)
+            grad_query[:, i0:i1].baddbmm_(ds, k, alpha=scale)
+            # 8. dK += dS^T Q s; q holds Q s log2(e), so multiply by ln 2:
+            # (n_batch, bk, bq) @ (n_batch, bq, d_k) -> (n_batch, bk, d_k)
+            dk.baddbmm_(ds.transpose(-1, -2), q, alpha=LN_2)
     # 9. sum over batch axes that were broadcast, back in the inputs' dtype
     return tuple(
-        _sum_to_shape(grad, shape).to(dtype)
-        for grad, shape, dtype in (
-            (grad_query, query.shape, dtype),
-            (grad_key, key.shape, dtype),
-            (grad_value, value.shape, dtype),
-        )
+        _sum_to_shape(grad.view(*batch, *grad.shape[-2:]), shape).to(dtype)
+        for grad, shape in zip((grad_query, grad_key, grad_value), shapes, strict=True)
     )
 
 

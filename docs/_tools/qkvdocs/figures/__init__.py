@@ -19,7 +19,7 @@ from functools import cache
 class Figure:
     """A drawn figure in one language: inline SVG (or an HTML table), its caption, its alt text;
     for an interactive figure also the data its script draws (`svg` is then the still version
-    shown without JavaScript; see qkvdocs/widget.py)."""
+    shown without JavaScript; see _widget.py)."""
 
     svg: str
     caption: str
@@ -67,7 +67,7 @@ def render(name: str, lang: str) -> Figure:
         raise KeyError(f"no figure named {name!r}; known: {', '.join(sorted(_REGISTRY))}")
     with warnings.catch_warnings():
         # CJK glyphs are missing from matplotlib's bundled font; browsers draw the text, so only
-        # matplotlib's layout estimate is affected (see svg.py).
+        # matplotlib's layout estimate is affected (see _svg.py).
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         result = _REGISTRY[name](lang)
     if not isinstance(result, Figure) or not result.caption or not result.alt:

@@ -19,8 +19,8 @@ from qkv import numpy as ref
 
 from qkvdocs.checks import claim, max_abs, num
 
-from ..svg import new_figure, to_svg
 from . import Figure, figure
+from ._svg import new_figure, to_svg
 
 BATCH, SEQ, D_MODEL = 3, 4, 5
 LENGTHS = (4, 4, 2)  # the last sentence has 2 real tokens and 2 padding tokens

@@ -15,11 +15,11 @@ from qkv import numpy as ref
 
 from qkvdocs.checks import claim, max_abs, num
 
-from .. import widget
-from ..drawings import token_grid
-from ..svg import new_figure, to_svg
-from ..toy import TOKENS
 from . import Figure, figure
+from . import _widget as widget
+from ._kit import token_grid
+from ._svg import new_figure, to_svg
+from ._toy import TOKENS
 from .query_key_value import toy_projections
 
 # The padded example: the toy sentence cut to its first REAL_LENGTH tokens, padded back to 6.

@@ -12,8 +12,8 @@ from qkv.numpy import scaled_dot_product_attention, scaled_dot_product_scores
 
 from qkvdocs.checks import claim, fmt_shape, max_abs, num
 from qkvdocs.figures import Figure, figure
-from qkvdocs.svg import new_figure, to_svg
-from qkvdocs.toy import TOKENS, toy_embeddings
+from qkvdocs.figures._svg import new_figure, to_svg
+from qkvdocs.figures._toy import TOKENS, toy_embeddings
 
 D_MODEL, D_K, D_V = 8, 4, 4
 

@@ -1,4 +1,4 @@
-"""Figures of the multi-head page, all of the trained number translator (`qkvdocs.trained`).
+"""Figures of the multi-head page, all of the trained number translator (`_trained.py`).
 
 - `multi-head-split`: the first encoder layer on one English number: d_model split into heads, and
   each head's own weights.
@@ -17,11 +17,12 @@ from matplotlib.patches import Rectangle
 from qkv import numbers
 from qkv import numpy as ref
 
-from qkvdocs import trained, widget
 from qkvdocs.checks import claim, max_abs, num
 from qkvdocs.figures import Figure, figure
-from qkvdocs.svg import new_figure, to_svg
-from qkvdocs.toy import TOKENS, toy_embeddings
+from qkvdocs.figures import _trained as trained
+from qkvdocs.figures import _widget as widget
+from qkvdocs.figures._svg import new_figure, to_svg
+from qkvdocs.figures._toy import TOKENS, toy_embeddings
 
 HEAD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 SPLIT_NUMBER = trained.REGROUP

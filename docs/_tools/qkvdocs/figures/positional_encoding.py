@@ -10,7 +10,7 @@ from qkv.numpy import sinusoidal_positional_encoding
 
 from qkvdocs.checks import claim, max_abs, num
 from qkvdocs.figures import Figure, figure
-from qkvdocs.svg import new_figure, to_svg
+from qkvdocs.figures._svg import new_figure, to_svg
 
 NUM_POSITIONS = 64
 D_MODEL = 64

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..drawings import html_table
 from . import Figure, figure
+from ._kit import html_table
 
 MASK_TRUE_ALLOWS = "allow"
 MASK_TRUE_BLOCKS = "block"

@@ -20,9 +20,9 @@ from qkv import numpy as ref
 
 from qkvdocs.checks import claim, num
 
-from ..svg import new_figure, to_svg
-from ..toy import TOKENS, toy_embeddings
 from . import Figure, figure
+from ._svg import new_figure, to_svg
+from ._toy import TOKENS, toy_embeddings
 
 D_MODEL = 8
 D_K = 4

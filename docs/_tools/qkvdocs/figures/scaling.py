@@ -11,10 +11,10 @@ import numpy as np
 from qkv import numpy as ref
 from qkv.numpy import scaled_dot_product_scores, softmax
 
-from qkvdocs import widget
 from qkvdocs.checks import claim, fmt_nums, max_abs
 from qkvdocs.figures import Figure, figure
-from qkvdocs.svg import new_figure, to_svg
+from qkvdocs.figures import _widget as widget
+from qkvdocs.figures._svg import new_figure, to_svg
 
 D_KS = tuple(2**i for i in range(11))  # 1, 2, 4, ..., 1024
 SEQ_K = 16

@@ -1,6 +1,6 @@
 """Figures of the page "Self-attention and cross-attention" (concepts/self-vs-cross).
 
-Both show the trained number translator of `qkv.numbers` (see `qkvdocs.trained`), its decoder fed
+Both show the trained number translator of `qkv.numbers` (see `_trained.py`), its decoder fed
 the correct Chinese numeral:
 
 - `self-vs-cross-heatmap`: for "twelve thousand" → 一万二千, the encoder's self-attention (English ×
@@ -10,7 +10,7 @@ the correct Chinese numeral:
 
 Every map is one layer's weights averaged over its heads: the last encoder layer for
 self-attention, and for cross-attention the decoder layer whose head average is sharpest
-(`qkvdocs.trained.cross_layer`).
+(`_trained.cross_layer`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from qkv import numpy as ref
 
 from qkvdocs.checks import claim, fmt_shape, max_abs, num
 
-from .. import trained
-from ..svg import new_figure, to_svg
 from . import Figure, figure
+from . import _trained as trained
+from ._svg import new_figure, to_svg
 
 TEXT = {
     "en": {

@@ -18,10 +18,10 @@ from qkv import numpy as ref
 
 from qkvdocs.checks import claim, max_abs, num
 
-from .. import widget
-from ..svg import new_figure, to_svg
-from ..toy import TOKENS, toy_embeddings
 from . import Figure, figure
+from . import _widget as widget
+from ._svg import new_figure, to_svg
+from ._toy import TOKENS, toy_embeddings
 
 D_MODEL = 8
 QUERY = 2  # "sat" / "坐"

@@ -18,10 +18,11 @@ from qkv import numpy as ref
 
 from qkvdocs.checks import claim, max_abs, num
 
-from .. import trained, widget
-from ..svg import new_figure, to_svg
-from ..toy import TOKENS
 from . import Figure, figure
+from . import _trained as trained
+from . import _widget as widget
+from ._svg import new_figure, to_svg
+from ._toy import TOKENS
 from .query_key_value import toy_projections
 
 SOFTMAX_LAYER = 0  # the first encoder layer: its input is the embedded English tokens

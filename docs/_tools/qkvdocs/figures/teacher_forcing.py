@@ -20,9 +20,9 @@ from matplotlib.ticker import MaxNLocator
 
 from qkvdocs.checks import claim
 
-from .. import trained
-from ..svg import new_figure, to_svg
 from . import Figure, figure
+from . import _trained as trained
+from ._svg import new_figure, to_svg
 
 REGIMES = ("teacher_forcing", "scheduled_sampling")
 REGIME_COLOURS = {"teacher_forcing": "#1f77b4", "scheduled_sampling": "#ff7f0e"}

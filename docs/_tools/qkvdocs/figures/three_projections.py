@@ -14,12 +14,12 @@ from qkv.numpy import (
     scaled_dot_product_scores,
 )
 
-from qkvdocs import trained
 from qkvdocs.checks import claim, max_abs, num
-from qkvdocs.drawings import html_table
 from qkvdocs.figures import Figure, figure
-from qkvdocs.svg import new_figure, to_svg
-from qkvdocs.toy import TOKENS, toy_embeddings
+from qkvdocs.figures import _trained as trained
+from qkvdocs.figures._kit import html_table
+from qkvdocs.figures._svg import new_figure, to_svg
+from qkvdocs.figures._toy import TOKENS, toy_embeddings
 
 D_MODEL = 64
 

@@ -3,7 +3,7 @@
 - `train-it-yourself-curves`: loss, teacher-forced accuracy and held-out exact match of the
   training run, read from the `curves.json` it wrote next to the checkpoint.
 - `train-it-yourself-scores`: exact match of the shipped checkpoint by magnitude, translated with
-  `qkv.numbers.translate` when the site is built (`qkvdocs.trained.scores`).
+  `qkv.numbers.translate` when the site is built (`qkvdocs.figures._trained.scores`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from html import escape
 
 from qkv.numbers.train import train
 
-from .. import trained
-from ..drawings import html_table
-from ..svg import new_figure, to_svg
 from . import Figure, figure
+from . import _trained as trained
+from ._kit import html_table
+from ._svg import new_figure, to_svg
 
 # what a run records only through its defaults (the evaluation set's size)
 _TRAIN_DEFAULTS = inspect.signature(train).parameters

@@ -24,10 +24,10 @@ from qkv import numbers
 
 from qkvdocs.checks import claim, num
 
-from .. import trained
-from ..drawings import html_table
-from ..svg import new_figure, to_svg
 from . import Figure, figure
+from . import _trained as trained
+from ._kit import html_table
+from ._svg import new_figure, to_svg
 
 TRACE_NUMBER = trained.REGROUP
 ROOT = Path(__file__).resolve().parents[4]
@@ -206,7 +206,7 @@ def draw_block(lang: str) -> Figure:
     ax.set_xlim(-3.0, 11.6)
     ax.set_ylim(-0.3, dec_top + 0.6)
     ax.set_axis_off()
-    svg = to_svg(fig, "transformer-block")  # CJK glyphs: drawn by the browser (see svg.py)
+    svg = to_svg(fig, "transformer-block")  # CJK glyphs: drawn by the browser (see _svg.py)
     fmt = {
         "text": numbers.english(TRACE_NUMBER),
         "zh": numbers.chinese(TRACE_NUMBER),

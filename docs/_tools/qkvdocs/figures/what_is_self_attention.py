@@ -17,11 +17,11 @@ import qkv.numpy as qnp
 
 from qkvdocs.checks import claim, num
 
-from .. import widget
-from ..drawings import token_grid
-from ..svg import new_figure, to_svg
-from ..toy import TOKENS, toy_embeddings
 from . import Figure, figure
+from . import _widget as widget
+from ._kit import token_grid
+from ._svg import new_figure, to_svg
+from ._toy import TOKENS, toy_embeddings
 from .query_key_value import toy_projections
 
 # Example sizes for the table's "for example" columns: a sentence shorter than the model width,

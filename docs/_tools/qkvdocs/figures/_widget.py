@@ -23,7 +23,7 @@ from itertools import product
 
 import numpy as np
 
-from .figures import Figure
+from . import Figure
 
 DIGITS = 6  # decimals kept in the JSON; the script shows 3 (weights) or 2 (other numbers)
 
