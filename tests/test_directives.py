@@ -222,6 +222,13 @@ def test_one_character_terms_hover_only_where_introduced():
     assert out.index('class="qkv-term"') > out.index("每个")
 
 
+def test_a_term_inside_a_longer_term_is_left_alone():
+    """掩码 (mask) inside 因果掩码 (causal mask) is part of the longer term, not the term mask."""
+    out = glossary.add_hover("<p>因果掩码，又是因果掩码，然后是掩码。</p>", "zh")
+    wrapped = re.findall(r'<abbr class="qkv-term" title="[^"]*">([^<]*)</abbr>', out)
+    assert wrapped == ["因果掩码", "掩码"] and "又是因果掩码，然后是<abbr" in out
+
+
 def test_glossary_table_links_every_entry():
     for lang in LANGS:
         table = glossary.table_markdown(lang)

@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import jinja2
@@ -41,7 +40,8 @@ for path in (TOOLS, ROOT / "reference"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-if any(arg == "serve" for arg in sys.argv[1:3]):
+SERVING = any(arg == "serve" for arg in sys.argv[1:3])
+if SERVING:
     # `mkdocs serve` re-executes this file on every rebuild: when a source or data file changed,
     # drop the build-time modules and the reference package, so edits to figures and code show up.
     _data = [ROOT / "docs" / "_data", ROOT / "benchmarks" / "results"]
@@ -52,19 +52,17 @@ if any(arg == "serve" for arg in sys.argv[1:3]):
         for name in [n for n in sys.modules if n.split(".")[0] in ("qkvdocs", "qkv")]:
             del sys.modules[name]
 
-import qkvdocs  # noqa: E402
-from qkvdocs import directives, glossary, parity, search  # noqa: E402
+from qkvdocs import blocks, directives, drawings, glossary, parity, search  # noqa: E402
 
-if SERVING := any(arg == "serve" for arg in sys.argv[1:3]):
-    qkvdocs.stamp = _stamp
+if SERVING:
+    sys.modules["qkvdocs"].stamp = _stamp
 
 log = logging.getLogger("mkdocs.hooks.qkv")
 
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
-KATEX_TARGET = ("assets", "katex")
 NO_HOVER = ("glossary.", "api/")
 ALTERNATE_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
-SWITCH_LINK = re.compile(r'(<a href=")(/[^"]*)(" hreflang="[^"]*" class="md-select__link")')
+SWITCH_LINK = re.compile(r'<a href="/([^"]*)"(?= hreflang="[^"]*" class="md-select__link")')
 
 # Chinese characters and full-width punctuation (CJK symbols, ideographs, full-width forms, “”‘’)
 CJK = "\u2018-\u201d\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
@@ -72,56 +70,42 @@ CJK = "\u2018-\u201d\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\
 # of the next (perhaps opening emphasis or a link)
 ENDS_CJK = re.compile(rf"[{CJK}](?:\*{{1,2}}|_{{1,2}}|\]\([^)\s]*\))?$")
 STARTS_CJK = re.compile(rf"[ \t]*(?:\*{{1,2}}|_{{1,2}}|\[)?[{CJK}]")
-FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 NOT_PARAGRAPH = re.compile(r"[ \t]*(#|\||<|\[\[|!!!|\?\?\?)")  # heading, table, HTML, directive
 
 _pool: list = []  # the figure workers of this build (at most one pool)
 _slots: dict[str, list[str]] = {}
 _media: dict[str, list[str]] = {}
 _held: dict[str, list[str]] = {}  # folded full sources, out of the page while search indexes it
-_timings: dict[str, float] = {}
-
-
-def _language(config) -> str:
-    i18n = config.plugins.get("i18n")
-    if i18n is None:
-        return "en"
-    return i18n.current_language or i18n.default_language
 
 
 def _search_plugin(config):
-    plugin = config.plugins.get("material/search") or config.plugins.get("search")
+    plugin = config.plugins.get("material/search")
     return plugin if plugin is not None and plugin.config.enabled else None
 
 
 @event_priority(100)  # before mkdocstrings and search read their settings
 def on_config(config):
-    lang = _language(config)
-    config.theme["language"] = lang
-    _timings.setdefault("start", time.monotonic())
+    i18n = config.plugins["i18n"]  # its own on_config, later, sets the language at first
+    config.theme["language"] = i18n.current_language or i18n.default_language
     try:
-        entries = glossary.load()
+        glossary.load()
     except glossary.GlossaryError as exc:
         raise PluginError(f"docs/_data/glossary.yml: {exc}") from exc
-    plugin = _search_plugin(config)
-    if plugin is not None:
-        configured = plugin.config.jieba_dict_user or ".cache/qkv-jieba-user-dict.txt"
-        target = Path(configured)
-        if not target.is_absolute():
-            target = Path(config.config_file_path).resolve().parent / target
-        glossary.write_jieba_dict(target)
-        plugin.config.jieba_dict_user = str(target)
+    if (plugin := _search_plugin(config)) is not None:  # its jieba_dict_user: from mkdocs.yml
+        target = Path(config.config_file_path).resolve().parent / plugin.config.jieba_dict_user
+        plugin.config.jieba_dict_user = str(glossary.write_jieba_dict(target))
     if not _pool and not SERVING and os.environ.get("QKV_FIGURE_WORKERS") != "0":
         # start drawing every figure of both languages now (a forked worker per CPU, up to 4)
-        _pool.append(directives.start_prerender(Path(config.docs_dir)))
-    log.debug("qkv: building %s with %d glossary entries", lang, len(entries))
+        _pool.append(drawings.start_prerender(Path(config.docs_dir)))
     return config
 
 
 def on_env(env, config, files):
     # compiled theme templates kept on disk: a rebuild (both languages, every `serve` reload)
     # would otherwise compile Material's templates again, seconds of every reload
-    env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(_cache_dir("jinja")))
+    cache = ROOT / ".cache" / "jinja"
+    cache.mkdir(parents=True, exist_ok=True)
+    env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
     return env
 
 
@@ -148,41 +132,18 @@ if not hasattr(pymdownx.highlight.highlight, "qkv_original"):  # once, though `s
     pymdownx.highlight.highlight = _highlight_once(pymdownx.highlight.highlight)
 
 
-def _cache_dir(name: str) -> Path:
-    path = ROOT / ".cache" / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def join_chinese_lines(markdown: str) -> tuple[str, int]:
+def join_chinese_lines(markdown: str) -> str:
     """Join each line break between two Chinese characters inside a paragraph, outside code
-    fences and display math; (the Markdown, how many breaks were joined)."""
+    fences and display math."""
     out: list[str] = []
-    fence: str | None = None
-    math = joinable = False
-    joined = 0
-    for line in markdown.split("\n"):
-        match = FENCE.match(line)
-        if fence is not None or match:
-            if fence is None:
-                fence = match.group(1)  # type: ignore[union-attr]
-            elif match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                fence = None
-            out.append(line)
-            joinable = False
-            continue
-        if math or line.count("$$") % 2:
-            math = math != bool(line.count("$$") % 2)
-            out.append(line)
-            joinable = False
-            continue
-        if joinable and STARTS_CJK.match(line) and ENDS_CJK.search(out[-1]):
+    joinable = False
+    for _, line, kind in blocks(markdown):
+        if kind == "text" and joinable and STARTS_CJK.match(line) and ENDS_CJK.search(out[-1]):
             out[-1] += line.lstrip(" \t")
-            joined += 1
             continue
         out.append(line)
-        joinable = bool(line.strip()) and not NOT_PARAGRAPH.match(line)
-    return "\n".join(out), joined
+        joinable = kind == "text" and bool(line.strip()) and not NOT_PARAGRAPH.match(line)
+    return "\n".join(out)
 
 
 def on_page_markdown(markdown, page, config, files):
@@ -196,16 +157,12 @@ def on_page_markdown(markdown, page, config, files):
         raise PluginError(f"page directive failed: {exc}") from exc
     _slots[src] = expansion.slots
     _media[src] = expansion.media
-    if lang == "zh":
-        markdown, joined = join_chinese_lines(expansion.markdown)
-        log.debug("qkv: %s: %d line breaks between Chinese characters joined", src, joined)
-        return markdown
-    return expansion.markdown
+    return join_chinese_lines(expansion.markdown) if lang == "zh" else expansion.markdown
 
 
 def on_page_content(html, page, config, files):
     src = page.file.src_uri
-    html = directives.fill_slots(html, _slots.pop(src, []))
+    html = drawings.fill_slots(html, _slots.pop(src, []))
     if not src.startswith(NO_HOVER):
         html = glossary.add_hover(html, directives.page_language(src))
     html, _held[src] = directives.hold_full_source(html)
@@ -215,16 +172,13 @@ def on_page_content(html, page, config, files):
 def _relative_switch_links(output: str, page_url: str) -> str:
     """static-i18n gives the home pages' language switch root-absolute links (`/zh/`), which break
     when the site is served under a sub-path (GitHub Pages): make them relative to the page."""
-    depth = len([part for part in page_url.split("/") if part])
-    prefix = "../" * depth or "./"
-    return SWITCH_LINK.sub(
-        lambda m: f"{m.group(1)}{prefix}{m.group(2).lstrip('/')}{m.group(3)}", output
-    )
+    prefix = "../" * len([part for part in page_url.split("/") if part]) or "./"
+    return SWITCH_LINK.sub(lambda m: f'<a href="{prefix}{m[1]}"', output)
 
 
 def on_post_page(output, page, config):
     lang = directives.page_language(page.file.src_uri)
-    output = directives.fill_media(output, _media.pop(page.file.src_uri, []))
+    output = drawings.fill_media(output, _media.pop(page.file.src_uri, []))
     output = directives.put_back_full_source(output, _held.pop(page.file.src_uri, []))
     output = ALTERNATE_LINK.sub("", output)
     output = _relative_switch_links(output, page.url)
@@ -236,7 +190,7 @@ def on_post_page(output, page, config):
 
 def _stop_workers() -> None:
     while _pool:
-        directives.stop_prerender(_pool.pop())
+        drawings.stop_prerender(_pool.pop())
 
 
 def on_build_error(error):
@@ -248,7 +202,7 @@ def _copy_katex(site_dir: Path) -> None:
         raise PluginError(
             f"KaTeX is not installed ({KATEX_DIST} is missing): run `npm ci` (or `make setup`)"
         )
-    target = site_dir.joinpath(*KATEX_TARGET)
+    target = site_dir / "assets" / "katex"
     target.mkdir(parents=True, exist_ok=True)
     for name in ("katex.min.js", "katex.min.css"):
         shutil.copy2(KATEX_DIST / name, target / name)
@@ -258,8 +212,7 @@ def _copy_katex(site_dir: Path) -> None:
 # priority -200: after mkdocs-static-i18n (-100) has built every language and merged the index
 @event_priority(-200)
 def on_post_build(config):
-    i18n = config.plugins.get("i18n")
-    if i18n is not None and i18n.building:
+    if config.plugins["i18n"].building:
         return  # an inner (per-language) build: the outer one finishes the job
     _stop_workers()
     site_dir = Path(config.site_dir)
@@ -269,5 +222,3 @@ def on_post_build(config):
             plugin.search_index_prev.entries = search.unique(plugin.search_index_prev.entries)
         counts = search.split_index(site_dir)
         log.info("qkv: search index split per language: %s", counts)
-    if "start" in _timings:
-        log.info("qkv: site built in %.1f s", time.monotonic() - _timings.pop("start"))

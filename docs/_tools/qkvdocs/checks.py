@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pickle
 import re
-import time
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from . import LANGS
+
 DOCS = Path(__file__).resolve().parents[2]
-LANGS = ("en", "zh")
 TEST = "tests/test_claims.py::test_claim_holds"
 
 
@@ -81,14 +82,9 @@ def keys() -> list[str]:
 
 
 def get(key: str) -> Claim:
-    if key not in _REGISTRY:
-        keys()
-    if key not in _REGISTRY:
+    if key not in _REGISTRY and key not in keys():
         raise KeyError(f"no claim {key!r}; known: {', '.join(keys())}")
     return _REGISTRY[key]
-
-
-_SECONDS: dict[str, float] = {}
 
 
 @cache
@@ -99,23 +95,15 @@ def measured(key: str) -> Any:
 
     measure = get(key).measure
     path = cache_path(f"claim-{key}", "pickle")
-    if path is not None and measure.__module__.startswith(f"{__package__}.figures."):
-        if path.is_file():
-            return pickle.loads(path.read_bytes())
-    else:
-        path = None
-    start = time.perf_counter()
+    if not measure.__module__.startswith(f"{__package__}.figures."):
+        path = None  # a claim registered elsewhere (by a test) is measured afresh
+    if path is not None and path.is_file():
+        return pickle.loads(path.read_bytes())
     result = measure()
-    _SECONDS[key] = time.perf_counter() - start
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(pickle.dumps(result))
     return result
-
-
-def seconds() -> dict[str, float]:
-    """Wall-clock seconds each claim measured so far in this process took (for build reports)."""
-    return dict(_SECONDS)
 
 
 def verify(key: str) -> Any:
@@ -132,11 +120,8 @@ def verify(key: str) -> Any:
 def page_title(slug: str, lang: str) -> str:
     """The H1 of `docs/concepts/<slug>.<lang>.md`, or the slug when the page has none."""
     path = DOCS / "concepts" / f"{slug}.{lang}.md"
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("# "):
-                return line[2:].strip()
-    return slug
+    title = re.search(r"^# (.+)$", path.read_text(encoding="utf-8") if path.exists() else "", re.M)
+    return title[1].strip() if title else slug
 
 
 _LABELS = {
@@ -145,12 +130,14 @@ _LABELS = {
         "measured": "Measured when this page was built",
         "all": "All verified claims",
         "head": ("Claim", "Measured at build time", "Page"),
+        "sep": ": ",
     },
     "zh": {
         "check": "验证",
         "measured": "本页构建时的测量结果",
         "all": "全部已验证的结论",
         "head": ("结论", "构建时的测量结果", "页面"),
+        "sep": "：",
     },
 }
 
@@ -163,14 +150,10 @@ def render_check(key: str, lang: str, *, page: str = "concepts/page.md") -> str:
     item = get(key)
     result = verify(key)
     link = "../" * page.count("/") + f"verified-claims.md#claim-{key}"
-    sep = "：" if lang == "zh" else ": "
-    body = [
-        item.statement[lang],
-        "",
-        f"{labels['measured']}{sep}{result.shown(lang)} · [{labels['all']}]({link})",
-    ]
-    indented = "\n".join(f"    {line}" if line else "" for line in body)
-    return f'!!! success "{labels["check"]}{sep}{item.title[lang]}"\n\n{indented}\n'
+    sep = labels["sep"]
+    body = f"{item.statement[lang]}\n\n{labels['measured']}{sep}{result.shown(lang)}"
+    body = textwrap.indent(f"{body} · [{labels['all']}]({link})", "    ")
+    return f'!!! success "{labels["check"]}{sep}{item.title[lang]}"\n\n{body}\n'
 
 
 def _cell(text: str) -> str:
@@ -185,7 +168,7 @@ def render_table(lang: str) -> str:
     """The table of every claim in `lang` (Markdown): the claim with an anchor `claim-<name>`, the
     numbers measured in this build, and a link to its concept page. Raises ClaimFailed."""
     labels = _LABELS[lang]
-    sep = "：" if lang == "zh" else ": "
+    sep = labels["sep"]
     rows = ["| " + " | ".join(labels["head"]) + " |", "|---|---|---|"]
     for key in keys():
         item = _REGISTRY[key]

@@ -13,41 +13,35 @@ Each directive stands alone on its line (indentation allowed, e.g. inside an adm
 `expand(markdown, lang, page)` is a pure function (used by the MkDocs hook and by the tests). Lines
 inside fenced code blocks are left alone, so a page can show the directive syntax itself.
 Figures are not inlined into the Markdown (SVG must not meet the Markdown parser): they become a
-placeholder paragraph; `fill_slots` and `fill_media` put the figure in after conversion (see below).
+placeholder paragraph; `drawings.fill_slots` and `drawings.fill_media` put the figure in after
+conversion.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import importlib
+import importlib.util
 import inspect
-import logging
 import pkgutil
 import re
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from . import checks, glossary
-from .drawings import (  # noqa: F401 - the hook calls them from here
-    cache_path,
-    figure_parts,
-    fill_media,
-    fill_slots,
-    start_prerender,
-    stop_prerender,
-)
+from . import LANGS, blocks, checks, glossary
+from .drawings import figure_parts
 
 DIRECTIVE = re.compile(
     r"^(?P<indent>[ \t]*)\[\[(?P<name>[a-z][a-z-]*)(?::\s*(?P<arg>[^\]]*?))?\s*\]\]\s*$"
 )
-FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})")
+NEEDS_ARG = ("code", "figure", "check", "api")
 SLOT = "qkvslot{:04d}x"  # a figure's placeholder paragraph (drawings.SLOT_HTML finds it)
+DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 ROOT = Path(__file__).resolve().parents[3]
-_log = logging.getLogger("mkdocs.plugins.qkvdocs")
 TAB_LABELS = {"numpy": "NumPy", "torch": "PyTorch"}
 
 
@@ -71,69 +65,34 @@ class Expansion:
 def _resolve(dotted: str):
     """The object at `dotted`, preferring attributes over submodules: `qkv.numpy.softmax` is the
     function that `qkv.numpy` re-exports, not the module `qkv/numpy/softmax.py`."""
-    parts = dotted.split(".")
-    obj = importlib.import_module(parts[0])
-    for index, part in enumerate(parts[1:], start=1):
-        if hasattr(obj, part):
-            obj = getattr(obj, part)
-            continue
-        if inspect.ismodule(obj):
-            try:
-                obj = importlib.import_module(".".join(parts[: index + 1]))
-                continue
-            except ModuleNotFoundError:
-                pass
-        raise AttributeError(f"{'.'.join(parts[:index])} has no attribute {part!r}")
-    return obj
-
-
-def _absolute(node: ast.ImportFrom, package: str) -> ast.ImportFrom:
-    """In `qkv.numpy`: `from .softmax import softmax` -> `from qkv.numpy.softmax import softmax`."""
-    if not node.level:
-        return node
-    base = package.split(".")
-    if node.level > 1:
-        base = base[: -(node.level - 1)]
-    module = ".".join(base + ([node.module] if node.module else []))
-    return ast.ImportFrom(module=module, names=node.names, level=0)
+    parent, _, name = dotted.rpartition(".")
+    return getattr(pkgutil.resolve_name(parent), name)
 
 
 def _names_used(tree: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
-def _segment(lines: list[bytes], node: ast.stmt) -> str:
-    """`ast.get_source_segment` for a module split once (it splits the whole source on every
-    call); offsets are UTF-8 byte offsets, as in `ast`."""
-    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-    if first == last:
-        return lines[first][node.col_offset : node.end_col_offset].decode()
-    middle = lines[first + 1 : last]
-    parts = [lines[first][node.col_offset :], *middle, lines[last][: node.end_col_offset]]
-    return b"\n".join(parts).decode()
-
-
 @cache
 def _module_parts(module_name: str):
-    """Top-level imports and definitions of a module: (imports, {name: (order, source, node)})."""
+    """Top-level imports and definitions of a module, its source split once:
+    (imports, {name: (order, source lines with decorators, node)})."""
     module = importlib.import_module(module_name)
     source = inspect.getsource(module)
-    tree = ast.parse(source)
-    lines = [line.encode() for line in source.split("\n")]
+    lines = source.splitlines(keepends=True)
     package = module.__package__ or module_name.rpartition(".")[0]
     imports: list[ast.stmt] = []
     defs: dict[str, tuple[int, str, ast.stmt]] = {}
-    for order, node in enumerate(tree.body):
+    for order, node in enumerate(ast.parse(source).body):
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        segment = "".join(lines[start - 1 : node.end_lineno]).rstrip()
         if isinstance(node, ast.Import):
             imports.append(node)
-        elif isinstance(node, ast.ImportFrom):
-            imports.append(_absolute(node, package))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defs[node.name] = (
-                order,
-                _segment(lines, node),
-                node,
-            )
+        elif isinstance(node, ast.ImportFrom):  # `from .softmax import x`: `from qkv.numpy.softmax`
+            module = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+            imports.append(ast.ImportFrom(module=module, names=node.names, level=0))
+        elif isinstance(node, DEFS):
+            defs[node.name] = (order, segment, node)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
@@ -141,7 +100,7 @@ def _module_parts(module_name: str):
                 names = target.elts if isinstance(target, ast.Tuple) else [target]
                 for name in names:
                     if isinstance(name, ast.Name) and name.id != "__all__":
-                        defs[name.id] = (order, _segment(lines, node), node)
+                        defs[name.id] = (order, segment, node)
     return imports, defs
 
 
@@ -150,20 +109,13 @@ def shorten_docstrings(code: str) -> str:
 
     The page then shows the implementation itself; the code still runs as pasted.
     """
-    tree = ast.parse(code)
     lines = code.splitlines(keepends=True)
-    docs = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
-            first = node.body[0]
-            if (
-                isinstance(first, ast.Expr)
-                and isinstance(first.value, ast.Constant)
-                and isinstance(first.value.value, str)
-            ):
-                docs.append(first)
+    documented = [n for n in ast.walk(ast.parse(code)) if isinstance(n, DEFS) and n.body]
     quote = '"' * 3
-    for doc in sorted(docs, key=lambda n: n.lineno, reverse=True):
+    for node in sorted(documented, key=lambda n: n.lineno, reverse=True):
+        doc = node.body[0]
+        if ast.get_docstring(node, clean=False) is None:
+            continue
         summary = doc.value.value.strip().split("\n\n")[0]
         summary = " ".join(line.strip() for line in summary.splitlines())
         summary = summary.replace(quote, "'''").rstrip('"\\')
@@ -173,11 +125,6 @@ def shorten_docstrings(code: str) -> str:
     return "".join(lines)
 
 
-def _with_decorators(node: ast.stmt, source_lines: list[str]) -> str:
-    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-    return "".join(source_lines[start - 1 : node.end_lineno])
-
-
 @cache
 def source_block(dotted: str) -> str:
     """Source of the object at `dotted`, preceded by what it needs from its module to run as pasted.
@@ -185,8 +132,7 @@ def source_block(dotted: str) -> str:
     The module's imports that the object uses (relative imports made absolute) come first, then any
     module-level helper or constant it refers to (recursively), then the object itself.
     """
-    obj = _resolve(dotted)
-    obj = inspect.unwrap(obj)
+    obj = inspect.unwrap(_resolve(dotted))
     module_name = getattr(obj, "__module__", None)
     if not module_name:
         raise DirectiveError(f"{dotted!r} has no defining module")
@@ -196,8 +142,6 @@ def source_block(dotted: str) -> str:
     except (OSError, TypeError) as exc:
         raise DirectiveError(f"cannot read the source of {dotted!r}: {exc}") from exc
     imports, defs = _module_parts(module_name)
-    module_source = inspect.getsource(importlib.import_module(module_name))
-    lines = module_source.splitlines(keepends=True)
 
     # helpers and constants the object refers to, found transitively
     needed: dict[str, tuple[int, str]] = {}
@@ -208,29 +152,21 @@ def source_block(dotted: str) -> str:
         if name in needed:
             continue
         order, segment, node = defs[name]
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            segment = _with_decorators(node, lines)
-        needed[name] = (order, segment.rstrip())
+        needed[name] = (order, segment)
         more = _names_used(node)
         used |= more
         queue.extend(n for n in more if n in defs and n not in needed and n != obj.__name__)
 
     kept: list[str] = []
     for node in imports:
-        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-            kept.append(ast.unparse(node))
-            continue
-        aliases = [a for a in node.names if (a.asname or a.name).split(".")[0] in used]
+        future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        aliases = [a for a in node.names if future or (a.asname or a.name).split(".")[0] in used]
         if aliases:
-            if isinstance(node, ast.Import):
-                kept.append(ast.unparse(ast.Import(names=aliases)))
-            else:
-                kept.append(ast.unparse(ast.ImportFrom(module=node.module, names=aliases, level=0)))
-    parts = []
-    if kept:
-        parts.append("\n".join(kept))
-    for _, segment in sorted(set(needed.values())):  # a tuple assignment once
-        parts.append(segment)
+            node = copy.copy(node)
+            node.names = aliases
+            kept.append(ast.unparse(node))
+    parts = ["\n".join(kept)] if kept else []
+    parts += [segment for _, segment in sorted(set(needed.values()))]  # a tuple assignment once
     parts.append(shorten_docstrings(own).rstrip())
     return "\n\n\n".join(parts) + "\n"
 
@@ -238,18 +174,14 @@ def source_block(dotted: str) -> str:
 def _source_path(dotted: str) -> str:
     """Repository path of the file defining `dotted`, e.g. `reference/qkv/numpy/softmax.py`."""
     path = Path(inspect.getsourcefile(inspect.unwrap(_resolve(dotted))) or "").resolve()
-    try:
-        return path.relative_to(ROOT).as_posix()
-    except ValueError:
-        return path.name
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
 
 
 def _is_check(node: ast.stmt) -> bool:
     """`check_x(...)` or `_checks.x(...)` as a statement: validation, not math."""
     if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
         return False
-    name = ast.unparse(node.value.func)
-    return name.startswith(("check_", "_checks."))
+    return ast.unparse(node.value.func).startswith(("check_", "_checks."))
 
 
 def math_source(dotted: str) -> str:
@@ -334,50 +266,30 @@ def code_markdown(arg: str, lang: str = "en") -> str:
     )
 
 
-# --------------------------------------------------------------------------------------------
-# figures (qkvdocs.drawings)
-
-
 def directive_args(markdown: str, name: str) -> list[str]:
     """Arguments of every `[[name: ARG]]` line of a page, outside code fences, in order."""
-    found = []
-    fence: str | None = None
-    for line in markdown.split("\n"):
-        match = FENCE.match(line)
-        if fence is not None:
-            if match and match.group("fence")[0] == fence[0]:
-                if len(match.group("fence")) >= len(fence):
-                    fence = None
-            continue
-        if match:
-            fence = match.group("fence")
-            continue
-        directive = DIRECTIVE.match(line)
-        if directive and directive.group("name") == name and directive.group("arg"):
-            found.append(directive.group("arg").strip())
-    return found
+    lines = (line for _, line, kind in blocks(markdown) if kind in ("text", "math"))
+    return [
+        m["arg"].strip()
+        for m in map(DIRECTIVE.match, lines)
+        if m and m["name"] == name and m["arg"]
+    ]
 
 
 # --------------------------------------------------------------------------------------------
-# checks and the API reference
+# the API reference
 
 
-def concept_modules(package: str) -> list[str]:
-    """Every public submodule of a backend (`qkv.numpy.softmax`, ...), found by pkgutil: in the
-    order of the package's `_MODULES` (the order the concepts are taught), any other after it."""
+def api_markdown(package: str) -> str:
+    """`::: module` for each public submodule of a backend (`qkv.numpy.softmax`, ...), found by
+    pkgutil: in the order of the package's `_MODULES` (the order the concepts are taught), any
+    other after them."""
     pkg = importlib.import_module(package)
-    found = [f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)]
-    order = [m.__name__ for m in getattr(pkg, "_MODULES", ())]
-    found = [name for name in found if not name.rpartition(".")[2].startswith("_")]
-    return sorted(found, key=lambda name: (order + found).index(name))
-
-
-def api_markdown(arg: str) -> str:
-    """`::: qkv.<backend>.<module>` for each concept module, in reading order."""
-    blocks = [f"::: {name}" for name in concept_modules(arg)]
-    if not blocks:
-        raise DirectiveError(f"{arg} has no concept module")
-    return "\n\n".join(blocks)
+    found = [f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if m.name[0] != "_"]
+    if not found:
+        raise DirectiveError(f"{package} has no concept module")
+    order = [m.__name__ for m in getattr(pkg, "_MODULES", ())] + found
+    return "\n\n".join(f"::: {name}" for name in sorted(found, key=order.index))
 
 
 # --------------------------------------------------------------------------------------------
@@ -386,80 +298,58 @@ def api_markdown(arg: str) -> str:
 
 def expand(markdown: str, lang: str, page: str = "<page>") -> Expansion:
     """Replace every directive line of `markdown` (a page in `lang`); DirectiveError on failure."""
-    if lang not in ("en", "zh"):
+    if lang not in LANGS:
         raise DirectiveError(f"{page}: unknown page language {lang!r}")
     out: list[str] = []
-    slots: list[str] = []
-    media: list[str] = []
-    fence: str | None = None
-    handlers: dict[str, Callable[[str], str]] = {
+    expansion = Expansion("")
+
+    def figure(name: str) -> str:
+        shell, drawing = figure_parts(name, lang, len(expansion.slots))
+        expansion.slots.append(shell)
+        expansion.media.append(drawing)
+        return SLOT.format(len(expansion.slots) - 1)
+
+    handlers = {
         "code": lambda arg: code_markdown(arg, lang),
+        "figure": figure,
         "check": lambda arg: checks.render_check(arg, lang),
         "claims-table": lambda arg: checks.render_table(lang),
         "api": api_markdown,
         "glossary": lambda arg: glossary.table_markdown(lang),
     }
-    for lineno, line in enumerate(markdown.split("\n"), start=1):
-        fence_match = FENCE.match(line)
-        if fence is not None:
-            if (
-                fence_match
-                and fence_match.group("fence")[0] == fence[0]
-                and len(fence_match.group("fence")) >= len(fence)
-                and not line.strip()[len(fence_match.group("fence")) :].strip()
-            ):
-                fence = None
-            out.append(line)
-            continue
-        if fence_match:
-            fence = fence_match.group("fence")
-            out.append(line)
-            continue
-        match = DIRECTIVE.match(line)
-        if not match:
-            prose = re.sub(r"`+[^`]*`+", "", line)  # `[[code: NAME]]` quoted in prose is fine
-            if re.search(r"\[\[(code|figure|check|claims-table|api|glossary)\b", prose):
+    fences = opened = 0
+    for lineno, line, kind in blocks(markdown):
+        if kind == "fence":
+            fences, opened = fences + 1, lineno
+        match = DIRECTIVE.match(line) if kind in ("text", "math") else None
+        if match is None:
+            prose = re.sub(r"`+[^`]*`+", "", line) if kind in ("text", "math") else ""
+            if re.search(rf"\[\[({'|'.join(handlers)})\b", prose):  # `[[code: X]]` in prose is fine
                 raise DirectiveError(
                     f"{page}:{lineno}: a directive must stand alone on its line: {line.strip()!r}"
                 )
             out.append(line)
             continue
-        indent, name, arg = (
-            match.group("indent"),
-            match.group("name"),
-            (match.group("arg") or "").strip(),
-        )
+        indent, name, arg = match["indent"], match["name"], (match["arg"] or "").strip()
         where = f"{page}:{lineno}: [[{name}{': ' + arg if arg else ''}]]"
-        needs_arg = name in ("code", "figure", "check", "api")
-        if name not in handlers and name != "figure":
-            known = ", ".join(sorted([*handlers, "figure"]))
+        if name not in handlers:
+            known = ", ".join(sorted(handlers))
             raise DirectiveError(f"{where}: unknown directive {name!r} (known: {known})")
-        if needs_arg and not arg:
+        if name in NEEDS_ARG and not arg:
             raise DirectiveError(
                 f"{where}: this directive needs an argument, e.g. [[{name}: NAME]]"
             )
         try:
-            if name == "figure":
-                shell, drawing = figure_parts(arg, lang, len(slots))
-                slots.append(shell)
-                media.append(drawing)
-                text = SLOT.format(len(slots) - 1)
-            else:
-                text = handlers[name](arg)
+            text = handlers[name](arg)
         except DirectiveError as exc:
             raise DirectiveError(f"{where}: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - any failure of page content must name the page
             raise DirectiveError(f"{where}: {type(exc).__name__}: {exc}") from exc
-        out.append("")
-        out.append(
-            textwrap.indent(text.strip("\n"), indent, lambda _: True)
-            if indent
-            else text.strip("\n")
-        )
-        out.append("")
-    if fence is not None:
-        raise DirectiveError(f"{page}: a code fence {fence} is never closed")
-    return Expansion("\n".join(out), slots, media)
+        out += ["", textwrap.indent(text.strip("\n"), indent, lambda _: True), ""]
+    if fences % 2:
+        raise DirectiveError(f"{page}:{opened}: a code fence is never closed")
+    expansion.markdown = "\n".join(out)
+    return expansion
 
 
 def page_language(src_uri: str) -> str:

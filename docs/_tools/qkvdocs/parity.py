@@ -28,98 +28,73 @@ import datetime as dt
 import re
 import subprocess
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parents[2]
-LANGS = ("en", "zh")
-LANG_NAMES = {"en": "English", "zh": "Chinese"}
+from . import FENCE, HTML_COMMENT, INLINE_CODE, LANGS, blocks
 
-FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+DOCS = Path(__file__).resolve().parents[2]
+
 HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<text>.*?)[ \t#]*$")
 ADMONITION = re.compile(r"^[ \t]*(?P<marker>!!!|\?\?\?\+?)[ \t]+(?P<kind>[\w-]+)")
 DIRECTIVE = re.compile(r"^[ \t]*\[\[(?P<name>[a-z][a-z-]*)(?::\s*(?P<arg>[^\]]*?))?\s*\]\][ \t]*$")
 API_LINK = re.compile(r"\]\[(?P<ref>qkv(?:\.\w+)+)\]|\[`?(?P<bare>qkv(?:\.\w+)+)`?\]\[\]")
-INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
-HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
 # --------------------------------------------------------------------------------------------
 # structure of one page
 
 
-@dataclass
-class Structure:
-    """What must match between twins (each list in page order)."""
-
-    headings: list[tuple[int, str, int]] = field(default_factory=list)  # (level, text, line)
-    code: list[tuple[str, str, int]] = field(default_factory=list)  # (language, code, line)
-    math: list[int] = field(default_factory=list)  # line of each display-math block
-    figures: list[str] = field(default_factory=list)  # [[figure: NAME]] names and "<figure>" tags
-    admonitions: list[tuple[str, int]] = field(default_factory=list)  # (kind, line)
-    directives: list[tuple[str, int]] = field(default_factory=list)  # ("code: softmax", line)
-    api_links: set[str] = field(default_factory=set)
+# the parts of a page its twin must share, each in page order (the API links as a set)
+PARTS = ("headings", "code blocks", "display-math blocks", "figures", "admonitions", "directives")
+Part = list[tuple[object, str, int]]  # (what must match, how a report shows it, line)
 
 
-def structure(text: str) -> Structure:
-    """A page's `Structure` (code fences are opaque; HTML comments are ignored)."""
-    out = Structure()
+def structure(text: str) -> dict[str, Part]:
+    """A page's `PARTS` and "API links" (code fences are opaque; HTML comments are ignored)."""
+    out: dict[str, Part] = {part: [] for part in (*PARTS, "API links")}
     text = HTML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
-    open_fence: tuple[str, str, str, int] | None = None
+    opening: tuple[str, str, int] | None = None  # indent, language and line of a code block
     body: list[str] = []
     in_math: int | None = None
-    for number, line in enumerate(text.split("\n"), start=1):
-        fence = FENCE.match(line)
-        if open_fence is not None:
-            indent, ticks, language, start = open_fence
-            if (
-                fence
-                and fence.group("fence")[0] == ticks[0]
-                and len(fence.group("fence")) >= len(ticks)
-                and not fence.group("info").strip()
-            ):
-                code = "\n".join(
-                    b[len(indent) :] if b.startswith(indent) else b.lstrip() for b in body
-                )
-                out.code.append((language, code, start))
-                open_fence = None
-            else:
-                body.append(line)
-            continue
-        if fence and in_math is None:
-            info = fence.group("info").strip()
+    for number, line, kind in blocks(text):
+        if kind == "fence" and opening is None:
+            info = FENCE.sub(r"\2", line).strip()
             language = re.split(r"[\s{]+", info)[0].lstrip(".") if info else ""
-            open_fence = (fence.group("indent"), fence.group("fence"), language, number)
-            body = []
-            continue
-        prose = INLINE_CODE.sub("", line)
-        # display math: $$ ... $$ on one line, or a block opened and closed by lines with $$
-        for _ in re.finditer(r"\$\$", prose):
-            if in_math is None:
-                in_math = number
-            else:
-                out.math.append(in_math)
-                in_math = None
-        if in_math is not None and in_math != number:
-            continue
-        heading = HEADING.match(line)
-        if heading and in_math is None:
-            out.headings.append((len(heading.group("hashes")), heading.group("text"), number))
-        admonition = ADMONITION.match(line)
-        if admonition:
-            out.admonitions.append((admonition.group("kind"), number))
-        directive = DIRECTIVE.match(line)
-        if directive:
-            name, arg = directive.group("name"), (directive.group("arg") or "").strip()
-            out.directives.append((f"{name}: {arg}" if arg else name, number))
-            if name == "figure":
-                out.figures.append(f"[[figure: {arg}]]")
-        for _ in re.finditer(r"<figure[\s>]", prose):
-            out.figures.append("<figure>")
-        for link in API_LINK.finditer(prose):
-            out.api_links.add(link.group("ref") or link.group("bare"))
+            opening, body = (line[: len(line) - len(line.lstrip(" \t"))], language, number), []
+        elif kind == "fence" and opening is not None:
+            indent, language, start = opening
+            code = "\n".join(b[len(indent) :] if b.startswith(indent) else b.lstrip() for b in body)
+            out["code blocks"].append(((language, code), language or "no language", start))
+            opening = None
+        elif kind == "code":
+            body.append(line)
+        else:
+            prose = INLINE_CODE.sub("", line)
+            # display math: $$ ... $$ on one line, or a block opened and closed by lines with $$
+            for _ in range(prose.count("$$")):
+                if in_math is None:
+                    in_math = number
+                else:
+                    out["display-math blocks"].append((None, "$$", in_math))
+                    in_math = None
+            if kind == "math":
+                continue
+            if heading := HEADING.match(line):
+                level, shown = len(heading["hashes"]), f"{heading['hashes']} {heading['text']}"
+                out["headings"].append((level, shown, number))
+            if admonition := ADMONITION.match(line):
+                out["admonitions"].append((admonition["kind"], admonition["kind"], number))
+            if directive := DIRECTIVE.match(line):
+                name, arg = directive["name"], (directive["arg"] or "").strip()
+                shown = f"{name}: {arg}" if arg else name
+                out["directives"].append((shown, shown, number))
+                if name == "figure":
+                    out["figures"].append((f"[[figure: {arg}]]", f"[[figure: {arg}]]", number))
+            for _ in re.finditer(r"<figure[\s>]", prose):
+                out["figures"].append(("<figure>", "<figure>", number))
+            for link in API_LINK.finditer(prose):
+                out["API links"].append((link["ref"] or link["bare"], "", number))
     return out
 
 
@@ -127,140 +102,75 @@ def structure(text: str) -> Structure:
 # comparing twins
 
 
-def pages(docs: Path = DOCS) -> dict[str, dict[str, Path]]:
-    """{stem: {lang: path}} for every page (docs/**/*.md outside docs/_*); stem: "concepts/x"."""
-    found: dict[str, dict[str, Path]] = {}
-    for path in sorted(docs.rglob("*.md")):
-        relative = path.relative_to(docs)
-        if relative.parts[0].startswith("_") or "__pycache__" in relative.parts:
-            continue
-        match = re.fullmatch(r"(.+)\.([a-z]{2})\.md", relative.as_posix())
-        stem, lang = (match.group(1), match.group(2)) if match else (relative.as_posix()[:-3], "")
-        found.setdefault(stem, {})[lang] = path
-    return found
+HINTS = {"code blocks": " (code is never translated: copy it exactly)"}
 
 
-def _outline(headings: list[tuple[int, str, int]]) -> str:
-    return " ".join(f"h{level}" for level, _, _ in headings)
-
-
-def _first_difference(a: list, b: list) -> int:
-    for index, (x, y) in enumerate(zip(a, b, strict=False)):
-        if x != y:
-            return index
-    return min(len(a), len(b))
-
-
-def compare(en: Structure, zh: Structure) -> list[str]:
+def compare(en: dict[str, Part], zh: dict[str, Part]) -> list[str]:
     """Human-readable differences between an English page and its Chinese twin (empty: parity)."""
     problems = []
-    en_levels = [h[0] for h in en.headings]
-    zh_levels = [h[0] for h in zh.headings]
-    if en_levels != zh_levels:
-        i = _first_difference(en_levels, zh_levels)
-        show = [
-            f"{lang} line {h[i][2]}: {'#' * h[i][0]} {h[i][1]}"
-            if i < len(h)
-            else f"{lang}: (no heading)"
-            for lang, h in (("en", en.headings), ("zh", zh.headings))
+    for what in PARTS:
+        ours, theirs = en[what], zh[what]
+        a, b = [item[0] for item in ours], [item[0] for item in theirs]
+        if a == b:
+            continue
+        shorter = min(len(a), len(b))
+        i = next((i for i in range(shorter) if a[i] != b[i]), shorter)
+        where = [
+            f"{lang} line {items[i][2]}: {items[i][1]}" if i < len(items) else f"{lang}: (none)"
+            for lang, items in (("en", ours), ("zh", theirs))
         ]
         problems.append(
-            f"heading outline differs ({len(en_levels)} vs {len(zh_levels)} headings); "
-            f"first difference at heading {i + 1}: " + " | ".join(show)
+            f"{what} differ (en {len(a)}, zh {len(b)}); first difference at {i + 1}: "
+            + " | ".join(where)
+            + HINTS.get(what, "")
         )
-    en_code = [(lang, code) for lang, code, _ in en.code]
-    zh_code = [(lang, code) for lang, code, _ in zh.code]
-    if en_code != zh_code:
-        i = _first_difference(en_code, zh_code)
-        where = []
-        for lang, blocks in (("en", en.code), ("zh", zh.code)):
-            where.append(
-                f"{lang} line {blocks[i][2]} ({blocks[i][0] or 'no language'})"
-                if i < len(blocks)
-                else f"{lang}: (none)"
-            )
-        problems.append(
-            f"code blocks differ ({len(en_code)} vs {len(zh_code)} blocks); "
-            f"first difference at block "
-            f"{i + 1}: " + " | ".join(where) + " (code is never translated: copy it exactly)"
-        )
-    if len(en.math) != len(zh.math):
-        problems.append(f"display-math blocks: en {len(en.math)}, zh {len(zh.math)}")
-    if en.figures != zh.figures:
-        problems.append(f"figures differ: en {en.figures}, zh {zh.figures}")
-    en_adm = [kind for kind, _ in en.admonitions]
-    zh_adm = [kind for kind, _ in zh.admonitions]
-    if en_adm != zh_adm:
-        problems.append(f"admonitions differ: en {en_adm}, zh {zh_adm}")
-    en_dir = [d for d, _ in en.directives]
-    zh_dir = [d for d, _ in zh.directives]
-    if en_dir != zh_dir:
-        i = _first_difference(en_dir, zh_dir)
-        problems.append(
-            f"directives differ (en {len(en_dir)}, zh {len(zh_dir)}); first difference at {i + 1}: "
-            f"en {en_dir[i] if i < len(en_dir) else '(none)'} | "
-            f"zh {zh_dir[i] if i < len(zh_dir) else '(none)'}"
-        )
-    if en.api_links != zh.api_links:
-        only_en = sorted(en.api_links - zh.api_links)
-        only_zh = sorted(zh.api_links - en.api_links)
-        problems.append(f"API links differ: only in en {only_en}, only in zh {only_zh}")
+    links = [{link for link, _, _ in page["API links"]} for page in (en, zh)]
+    if links[0] != links[1]:
+        only = [sorted(links[0] - links[1]), sorted(links[1] - links[0])]
+        problems.append(f"API links differ: only in en {only[0]}, only in zh {only[1]}")
     return problems
 
 
-@dataclass
-class PairReport:
-    stem: str
-    problems: list[str]
-
-
-def check(docs: Path = DOCS) -> list[PairReport]:
-    """One report per page stem (twins missing, or structural differences)."""
-    reports = []
-    for stem, by_lang in sorted(pages(docs).items()):
-        problems = []
-        for lang in by_lang:
-            if lang not in LANGS:
-                problems.append(
-                    f"docs/{stem}.md: every page needs a language suffix (.en.md / .zh.md)"
-                )
-        for lang in LANGS:
-            if lang not in by_lang:
-                other = next(iter(sorted(set(by_lang) & set(LANGS))), None)
-                twin = f" (twin of docs/{stem}.{other}.md)" if other else ""
-                problems.append(f"docs/{stem}.{lang}.md is missing{twin}")
-        if all(lang in by_lang for lang in LANGS):
-            en = structure(by_lang["en"].read_text(encoding="utf-8"))
-            zh = structure(by_lang["zh"].read_text(encoding="utf-8"))
-            problems.extend(compare(en, zh))
-        reports.append(PairReport(stem, problems))
+def check(docs: Path = DOCS) -> dict[str, list[str]]:
+    """{page stem ("concepts/x"): its problems (twins missing, or structural differences)}."""
+    found: dict[str, dict[str, Path]] = {}
+    for path in sorted(docs.rglob("*.md")):
+        relative = path.relative_to(docs).as_posix()
+        if not relative.startswith("_"):
+            match = re.fullmatch(r"(.+)\.([a-z]{2})\.md", relative)
+            stem, lang = match.groups() if match else (relative[: -len(".md")], "")
+            found.setdefault(stem, {})[lang] = path
+    reports = {}
+    for stem, by_lang in sorted(found.items()):
+        problems = [f"docs/{stem}.{lang}.md is missing" for lang in LANGS if lang not in by_lang]
+        if len(problems) == 1:
+            other = next(lang for lang in LANGS if lang in by_lang)
+            problems[0] += f" (twin of docs/{stem}.{other}.md)"
+        if set(by_lang) - set(LANGS):
+            problems.append(f"docs/{stem}.md: every page needs a language suffix (.en.md, .zh.md)")
+        if not problems:
+            en, zh = (structure(by_lang[lang].read_text(encoding="utf-8")) for lang in LANGS)
+            problems = compare(en, zh)
+        reports[stem] = problems
     return reports
 
 
-def format_report(reports: Iterable[PairReport]) -> str:
-    reports = list(reports)
-    bad = [r for r in reports if r.problems]
+def format_report(reports: dict[str, list[str]]) -> str:
     lines = []
-    for report in bad:
-        lines.append(f"docs/{report.stem}.{{en,zh}}.md")
-        lines.extend(f"  - {problem}" for problem in report.problems)
-    lines.append(
-        f"parity: {len(reports)} page pairs checked, "
-        + (f"{len(bad)} with differences" if bad else "all twins match")
-    )
+    for stem, problems in reports.items():
+        if problems:
+            lines.append(f"docs/{stem}.{{en,zh}}.md")
+            lines.extend(f"  - {problem}" for problem in problems)
+    bad = sum(1 for problems in reports.values() if problems)
+    differences = f"{bad} with differences" if bad else "all twins match"
+    lines.append(f"parity: {len(reports)} page pairs checked, {differences}")
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------
 # "translation may be behind"
 
-TRAILER = "Translation"  # commit trailer: "Translation: unaffected" keeps a commit out of the dates
 BEHIND_TITLE = {"en": "The translation may be behind", "zh": "译文可能滞后"}
-
-
-def _twin(path: Path, lang: str) -> Path:
-    other = "zh" if lang == "en" else "en"
-    return path.with_name(re.sub(rf"\.{lang}\.md$", f".{other}.md", path.name))
 
 
 @cache
@@ -270,25 +180,11 @@ def _history(directory: str) -> tuple[tuple[int, frozenset[str]], ...]:
     Commits whose message has the trailer `Translation: unaffected` are left out. Empty outside a
     git work tree (or without git).
     """
+    trailer = "%(trailers:key=Translation,valueonly,separator=%x2C)"
+    command = ["git", "log", "--reverse", f"--format=@%ct {trailer}", "--name-only"]
     try:
-        top = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
         log = subprocess.run(
-            [
-                "git",
-                "log",
-                "--reverse",
-                f"--format=@%ct %(trailers:key={TRAILER},valueonly,separator=%x2C)",
-                "--name-only",
-                "--no-renames",
-                "--",
-                ".",
-            ],
+            [*command, "--no-renames", "--relative", "--", "."],
             cwd=directory,
             capture_output=True,
             text=True,
@@ -299,18 +195,11 @@ def _history(directory: str) -> tuple[tuple[int, frozenset[str]], ...]:
     commits: list[tuple[int, set[str], bool]] = []
     for line in log.splitlines():
         if line.startswith("@"):
-            stamp, _, trailer = line[1:].partition(" ")
-            commits.append((int(stamp), set(), "unaffected" in trailer.lower()))
+            stamp, _, trailers = line[1:].partition(" ")
+            commits.append((int(stamp), set(), "unaffected" in trailers.lower()))
         elif line.strip() and commits:
-            commits[-1][1].add(str(Path(top, line.strip()).resolve()))
+            commits[-1][1].add(str(Path(directory, line.strip()).resolve()))
     return tuple((when, frozenset(paths)) for when, paths, skip in commits if not skip)
-
-
-def last_commit_time(path: Path, docs: Path = DOCS) -> int | None:
-    """Unix time of the last commit that touched `path` (None: never committed, or no git)."""
-    target = str(Path(path).resolve())
-    times = [when for when, paths in _history(str(Path(docs).resolve())) if target in paths]
-    return times[-1] if times else None
 
 
 def lagging_since(path: Path, twin: Path, docs: Path = DOCS) -> tuple[int, int] | None:
@@ -318,32 +207,22 @@ def lagging_since(path: Path, twin: Path, docs: Path = DOCS) -> tuple[int, int] 
 
     The history of the pair is replayed oldest first: a commit that changes both pages leaves them
     in step; one that changes only the twin puts the page behind (unless the page was ahead, in
-    which case the twin just caught up); one that changes only the page catches it up again.
+    which case the twin just caught up); one that changes only the page catches it up again (or
+    puts it ahead).
     """
-    mine, theirs = str(Path(path).resolve()), str(Path(twin).resolve())
-    behind: str | None = None  # which of the two lags: "mine", "theirs" or None
-    since = last_mine = 0
-    for when, paths in _history(str(Path(docs).resolve())):
-        touched_mine, touched_theirs = mine in paths, theirs in paths
-        if touched_mine:
+    mine, theirs = str(path.resolve()), str(twin.resolve())
+    behind = since = last_mine = 0  # behind: 1 the page lags, -1 the twin lags, 0 in step
+    for when, paths in _history(str(docs.resolve())):
+        if mine in paths:
             last_mine = when
-        if touched_mine and touched_theirs:
-            behind = None
-        elif touched_theirs:
-            if behind == "theirs":
-                behind = None
-            elif behind is None:
-                behind, since = "mine", when
-        elif touched_mine:
-            if behind == "mine":
-                behind = None
-            elif behind is None:
-                behind = "theirs"
-    return (since, last_mine) if behind == "mine" and last_mine else None
-
-
-def _date(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d")
+        if mine in paths and theirs in paths:
+            behind = 0
+        elif theirs in paths:
+            since = when if behind == 0 else since
+            behind = min(1, behind + 1)
+        elif mine in paths:
+            behind = max(-1, behind - 1)
+    return (since, last_mine) if behind == 1 and last_mine else None
 
 
 def behind_note(page_src_path: str | Path, lang: str, docs: Path = DOCS) -> str | None:
@@ -354,16 +233,19 @@ def behind_note(page_src_path: str | Path, lang: str, docs: Path = DOCS) -> str 
     """
     if lang not in LANGS:
         return None
-    path = Path(page_src_path)
-    if not path.is_absolute():
-        path = Path(docs) / path
-    lag = lagging_since(path, _twin(path, lang), docs)
+    path = Path(docs, page_src_path)  # an absolute `page_src_path` stays as it is
+    other = "zh" if lang == "en" else "en"
+    twin = path.with_name(path.name.replace(f".{lang}.md", f".{other}.md"))
+    lag = lagging_since(path, twin, Path(docs))
     if lag is None:
         return None
+
+    def day(seconds: int, fmt: str = "%Y-%m-%d") -> str:
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime(fmt)
+
     theirs, mine = lag
-    title = BEHIND_TITLE[lang]
-    fmt = "%Y-%m-%d %H:%M UTC" if _date(theirs) == _date(mine) else "%Y-%m-%d"  # same day: time
-    new, old = (dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime(fmt) for t in (theirs, mine))
+    fmt = "%Y-%m-%d %H:%M UTC" if day(theirs) == day(mine) else "%Y-%m-%d"  # same day: the time
+    new, old = day(theirs, fmt), day(mine, fmt)
     if lang == "zh":
         body = (
             f"本页的英文版在 {new} 有更新，晚于本页最后一次修改的时间 {old}："
@@ -375,7 +257,7 @@ def behind_note(page_src_path: str | Path, lang: str, docs: Path = DOCS) -> str 
             f"last changed ({old}): this English text may not include those changes yet. "
             "The language switch at the top of the page opens the Chinese version."
         )
-    return f'!!! warning qkv-behind "{title}"\n\n    {body}\n'
+    return f'!!! warning qkv-behind "{BEHIND_TITLE[lang]}"\n\n    {body}\n'
 
 
 def with_behind_note(markdown: str, page_src_path: str | Path, lang: str, docs: Path = DOCS) -> str:
@@ -383,11 +265,10 @@ def with_behind_note(markdown: str, page_src_path: str | Path, lang: str, docs: 
     note = behind_note(page_src_path, lang, docs)
     if note is None:
         return markdown
-    lines = markdown.split("\n")
-    for index, line in enumerate(lines):
-        if re.match(r"#\s", line):
-            return "\n".join([*lines[: index + 1], "", note, *lines[index + 1 :]])
-    return note + "\n" + markdown
+    title = re.search(r"^#[ \t].*\n?", markdown, re.M)
+    if title is None:
+        return f"{note}\n{markdown}"
+    return f"{markdown[: title.end()]}\n{note}\n{markdown[title.end() :]}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,18 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--docs", type=Path, default=DOCS, help="the docs directory (default: %(default)s)"
     )
-    parser.add_argument(
-        "--behind", action="store_true", help="also list pages whose twin is newer in git"
-    )
-    args = parser.parse_args(argv)
-    reports = check(args.docs)
+    reports = check(parser.parse_args(argv).docs)
     print(format_report(reports))
-    if args.behind:
-        for stem, by_lang in sorted(pages(args.docs).items()):
-            for lang, path in sorted(by_lang.items()):
-                if lang in LANGS and behind_note(path, lang, args.docs):
-                    print(f"behind: docs/{stem}.{lang}.md (its twin was committed later)")
-    return 1 if any(r.problems for r in reports) else 0
+    return 1 if any(reports.values()) else 0
 
 
 if __name__ == "__main__":

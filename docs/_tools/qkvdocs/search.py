@@ -22,7 +22,7 @@ import json
 import re
 from pathlib import Path
 
-LANG_PREFIXES = ("zh",)
+LANG = "zh"  # the other language, built under `zh/`
 CONFIG_BASE = re.compile(
     r'(<script id="__config" type="application/json">.*?"base":\s*")([^"]*)(")', re.S
 )
@@ -35,38 +35,31 @@ def unique(entries: list[dict]) -> list[dict]:
 
 def split_index(site_dir: str | Path) -> dict[str, int]:
     """Split the shared index into one per language; returns the number of entries in each."""
-    site = Path(site_dir)
-    shared = site / "search" / "search_index.json"
+    shared = Path(site_dir) / "search" / "search_index.json"
     data = json.loads(shared.read_text(encoding="utf-8"))
-    per_lang: dict[str, list[dict]] = {"en": []}
-    per_lang.update({lang: [] for lang in LANG_PREFIXES})
+    per_lang: dict[str, list[dict]] = {"en": [], LANG: []}
     for doc in unique(data["docs"]):
-        location = doc["location"]
-        for lang in LANG_PREFIXES:
-            if location == f"{lang}/" or location.startswith(f"{lang}/"):
-                per_lang[lang].append({**doc, "location": location[len(lang) + 1 :]})
-                break
+        if doc["location"].startswith(f"{LANG}/"):
+            per_lang[LANG].append({**doc, "location": doc["location"][len(LANG) + 1 :]})
         else:
             per_lang["en"].append(doc)
     for lang, docs in per_lang.items():
-        target = shared if lang == "en" else site / lang / "search" / "search_index.json"
+        target = shared if lang == "en" else Path(site_dir, lang, "search", "search_index.json")
         target.parent.mkdir(parents=True, exist_ok=True)
         payload = {"config": data["config"], "docs": docs}
-        target.write_text(
-            json.dumps(payload, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
-        )
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        target.write_text(text, encoding="utf-8")
     return {lang: len(docs) for lang, docs in per_lang.items()}
 
 
 def point_search_at_language(page_html: str, lang: str) -> str:
-    """On a page of a non-default language, make Material's `base` the language root."""
-    if lang not in LANG_PREFIXES:
+    """On a page of the other language, make Material's `base` the language root."""
+    if lang != LANG:
         return page_html
 
     def rebase(match: re.Match[str]) -> str:
-        base = match.group(2).rstrip("/") or "."
-        new = f"{lang}/" if base == "." else f"{base}/{lang}/"
-        return f"{match.group(1)}{new}{match.group(3)}"
+        base = match[2].rstrip("/") or "."
+        return f"{match[1]}{LANG if base == '.' else base + '/' + LANG}/{match[3]}"
 
     result, count = CONFIG_BASE.subn(rebase, page_html, count=1)
     if count != 1:

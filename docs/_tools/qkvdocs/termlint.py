@@ -25,40 +25,22 @@ finding and exits with status 1 when there is one.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import glossary
+from . import HTML_COMMENT, INLINE_CODE, blocks, glossary
 
 DOCS = Path(__file__).resolve().parents[2]
 ROOT = DOCS.parent
-IGNORE_WORDS = ROOT / ".codespell-ignore"
-# what codespell reads: English pages and every kind of source a contributor edits
-SPELL_TARGETS = (
-    "reference",
-    "tests",
-    "benchmarks",
-    "docs/_tools",
-    "docs/_data",
-    "docs/javascripts",
-    "docs/stylesheets",
-    ".github",
-    ".ci",
-    "README.md",
-    "CONTRIBUTING.md",
-    "Makefile",
-    "mkdocs.yml",
-    "pyproject.toml",
-    "conftest.py",
-    ".pre-commit-config.yaml",
-)
+# what codespell reads besides the English pages: every kind of source a contributor edits
+SPELL_TARGETS = """reference tests benchmarks docs/_tools docs/_data docs/javascripts
+docs/stylesheets .github .ci README.md CONTRIBUTING.md Makefile mkdocs.yml pyproject.toml
+conftest.py .pre-commit-config.yaml""".split()
 SPELL_SKIP = "*.zh.md,*.svg,*.json,*.pyc,__pycache__,*.png,*.lock"
 
-FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
+ASCII_PARENS = re.compile(r"\([\x00-\x7f]*\)")
 ALLOW = re.compile(r"<!--\s*termlint:\s*allow\s+(.+?)\s*-->")
 
 DIMENSIONS = (
@@ -84,68 +66,39 @@ class Finding:
 
 
 def _pages(docs: Path, suffix: str = ".md") -> list[Path]:
-    return sorted(
-        p
-        for p in docs.rglob(f"*{suffix}")
-        if not p.relative_to(docs).parts[0].startswith("_") and "__pycache__" not in p.parts
-    )
+    return sorted(p for p in docs.rglob(f"*{suffix}") if p.relative_to(docs).parts[0][0] != "_")
 
 
-def _prose_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, text) of the lines outside code fences, inline code removed."""
-    out = []
-    fence: str | None = None
-    for number, line in enumerate(text.split("\n"), start=1):
-        match = FENCE.match(line)
-        if fence is not None:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                fence = None
-            continue
-        if match:
-            fence = match.group(1)
-            continue
-        out.append((number, INLINE_CODE.sub(" ", line)))
-    return out
-
-
-def _relative(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return str(path)
+def _scan(docs: Path, rules, prose=lambda line: line, math: bool = True) -> list[Finding]:
+    """The matches of `rules` ((pattern, message of a match) pairs) in `prose(line)` for every line
+    of every Chinese page outside code and HTML comments (and display math unless `math`), inline
+    code blanked, except the words the page's `termlint: allow` comments allow."""
+    findings = []
+    for page in _pages(docs, ".zh.md"):
+        text = page.read_text(encoding="utf-8")
+        allowed = {word.lower() for match in ALLOW.finditer(text) for word in match[1].split()}
+        text = HTML_COMMENT.sub(lambda m: "\n" * m[0].count("\n"), text)
+        where = page.relative_to(docs.parent).as_posix()
+        for number, line, kind in blocks(text):
+            if kind == "text" or kind == "math" and math:
+                line = prose(INLINE_CODE.sub(" ", line))
+                for pattern, message in rules:
+                    for match in pattern.finditer(line):
+                        if match[0].lower() not in allowed:
+                            findings.append(Finding(where, number, message(match)))
+    return findings
 
 
 def variant_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
     """Uses of `variants_zh` on Chinese pages, outside code (the glossary page itself included)."""
     entries = glossary.load() if entries is None else entries
-    variants = [(v, e) for e in entries for v in e.variants_zh if v and v != e.zh]
-    # longer variants first, so that one occurrence is reported once
-    variants.sort(key=lambda item: -len(item[0]))
-    findings = []
-    for page in _pages(docs, ".zh.md"):
-        text = page.read_text(encoding="utf-8")
-        allowed = {word for match in ALLOW.finditer(text) for word in match.group(1).split()}
-        for number, line in _prose_lines(re.sub(r"<!--.*?-->", "", text)):
-            line = re.sub(r"\([\x00-\x7f]*\)", " ", line)  # the English term given at first use
-            taken: list[tuple[int, int]] = []
-            for variant, entry in variants:
-                if variant in allowed:
-                    continue
-                for match in re.finditer(re.escape(variant), line):
-                    span = match.span()
-                    if any(a < span[1] and span[0] < b for a, b in taken):
-                        continue
-                    taken.append(span)
-                    findings.append(
-                        Finding(
-                            _relative(page),
-                            number,
-                            f"{variant!r} is a variant of the glossary term {entry.zh!r} "
-                            f"({entry.en}): "
-                            f"use {entry.zh!r}",
-                        )
-                    )
-    return findings
+    preferred = {v: e for e in entries for v in e.variants_zh if v and v != e.zh}
+    # one alternation, longer variants first, so that one occurrence is reported once
+    pattern = re.compile("|".join(map(re.escape, sorted(preferred, key=len, reverse=True))))
+    say = "{0!r} is a variant of the glossary term {1.zh!r} ({1.en}): use {1.zh!r}"
+    rules = [(pattern, lambda m: say.format(m[0], preferred[m[0]]))] if preferred else []
+    # a parenthesis in ASCII gives the English term at first use
+    return _scan(docs, rules, lambda line: ASCII_PARENS.sub(" ", line))
 
 
 # what is not prose on a Chinese page: math, links (text and target), HTML, directives, and a
@@ -167,34 +120,13 @@ def _english_term(en: str) -> re.Pattern[str]:
 def english_findings(docs: Path = DOCS, entries=None) -> list[Finding]:
     """Glossary terms written in English in the prose of Chinese pages."""
     entries = glossary.load() if entries is None else entries
-    terms = [
-        (_english_term(e.en), e)
+    say = "English {0!r} in Chinese prose: write {1.zh!r} (English in parentheses at first use)"
+    rules = [
+        (_english_term(e.en), lambda m, e=e: say.format(m[0], e))
         for e in entries
         if re.search(r"[\u4e00-\u9fff]", e.zh) and not e.en.isupper()
     ]
-    findings = []
-    for page in _pages(docs, ".zh.md"):
-        text = page.read_text(encoding="utf-8")
-        allowed = {w.lower() for m in ALLOW.finditer(text) for w in m.group(1).split()}
-        math = False
-        for number, line in _prose_lines(re.sub(r"<!--.*?-->", "", text, flags=re.S)):
-            if math or line.count("$$") % 2:
-                math = math != bool(line.count("$$") % 2)
-                continue
-            prose = NOT_PROSE.sub(" ", line)
-            for pattern, entry in terms:
-                for match in pattern.finditer(prose):
-                    if match.group(0).lower() in allowed:
-                        continue
-                    findings.append(
-                        Finding(
-                            _relative(page),
-                            number,
-                            f"English {match.group(0)!r} in Chinese prose: write {entry.zh!r} "
-                            f"(English in parentheses at first use)",
-                        )
-                    )
-    return findings
+    return _scan(docs, rules, lambda line: NOT_PROSE.sub(" ", line), math=False)
 
 
 STYLE = (
@@ -209,17 +141,9 @@ STYLE = (
 
 def style_findings(docs: Path = DOCS) -> list[Finding]:
     """Quotation marks, bracket widths, citations and `\\text{}` on Chinese pages (`STYLE`)."""
-    findings = []
-    for page in _pages(docs, ".zh.md"):
-        text = re.sub(r"<!--.*?-->", "", page.read_text(encoding="utf-8"), flags=re.S)
-        for number, line in _prose_lines(text):
-            if line.lstrip().startswith(("!!!", "???")):  # admonition titles are quoted in ASCII
-                continue
-            for pattern, message in STYLE:
-                for match in pattern.finditer(line):
-                    where = _relative(page)
-                    findings.append(Finding(where, number, f"{match.group(0)!r}: {message}"))
-    return findings
+    rules = [(pattern, lambda m, say=say: f"{m[0]!r}: {say}") for pattern, say in STYLE]
+    # admonition titles are quoted in ASCII
+    return _scan(docs, rules, lambda line: "" if line.lstrip()[:3] in ("!!!", "???") else line)
 
 
 def _is_dimension(item: str) -> bool:
@@ -233,40 +157,27 @@ def shape_findings(docs: Path = DOCS) -> list[Finding]:
     for page in _pages(docs):
         for number, line in enumerate(page.read_text(encoding="utf-8").split("\n"), start=1):
             for match in SHAPE.finditer(line):
-                text = match.group(0)
-                items = re.split(_COMMA, match.group("items"))
+                text = match[0]
+                items = [i.strip() for i in re.split(_COMMA, match["items"]) if i.strip()]
                 if not FULL_WIDTH & set(text) or not any(_is_dimension(i) for i in items):
                     continue
-                if len([i for i in items if i.strip()]) < 2 and not re.search(_COMMA, text):
+                if len(items) < 2 and not re.search(_COMMA, text):
                     continue  # "（d_k）" is a parenthesis in prose, not a shape
-                fixed = (
-                    "("
-                    + ", ".join(i.strip() for i in items if i.strip())
-                    + (",)" if len([i for i in items if i.strip()]) == 1 else ")")
-                )
-                findings.append(
-                    Finding(
-                        _relative(page),
-                        number,
-                        f"shape {text!r} uses full-width punctuation: write {fixed!r}",
-                    )
-                )
+                fixed = f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+                where = page.relative_to(docs.parent).as_posix()
+                message = f"shape {text!r} uses full-width punctuation: write {fixed!r}"
+                findings.append(Finding(where, number, message))
     return findings
 
 
-def spelling_findings(root: Path = ROOT, extra: list[Path] | None = None) -> list[str]:
+def spelling_findings(root: Path = ROOT) -> list[str]:
     """codespell's findings (one line each) over the English pages and the code."""
-    codespell = shutil.which("codespell", path=str(Path(sys.executable).parent)) or shutil.which(
-        "codespell"
-    )
-    command = [codespell] if codespell else [sys.executable, "-m", "codespell_lib"]
     targets = [str(p) for p in _pages(root / "docs", ".en.md")]
     targets += [str(root / t) for t in SPELL_TARGETS if (root / t).exists()]
-    targets += [str(p) for p in extra or []]
-    ignore = root / IGNORE_WORDS.name
-    args = [*command, "--skip", SPELL_SKIP, "--check-filenames", "--quiet-level", "2"]
-    if ignore.is_file():
-        args += ["--ignore-words", str(ignore)]
+    args = [sys.executable, "-m", "codespell_lib", "--skip", SPELL_SKIP, "--check-filenames"]
+    args += ["--quiet-level", "2"]
+    if (root / ".codespell-ignore").is_file():
+        args += ["--ignore-words", str(root / ".codespell-ignore")]
     result = subprocess.run([*args, *targets], capture_output=True, text=True, cwd=root)
     if result.returncode not in (0, 65):  # 65: misspellings found
         raise RuntimeError(f"codespell failed ({result.returncode}): {result.stderr.strip()}")
@@ -274,14 +185,11 @@ def spelling_findings(root: Path = ROOT, extra: list[Path] | None = None) -> lis
     return [line.replace(str(root) + "/", "") for line in lines]
 
 
-def main(argv: list[str] | None = None) -> int:
-    findings = [str(f) for f in variant_findings()] + [str(f) for f in english_findings()]
-    findings += [str(f) for f in style_findings()] + [str(f) for f in shape_findings()]
-    findings += spelling_findings()
-    for line in findings:
-        print(line)
-    print(f"termlint: {len(findings)} finding(s)")
-    return 1 if findings else 0
+def main() -> int:
+    findings = [*variant_findings(), *english_findings(), *style_findings(), *shape_findings()]
+    lines = [*map(str, findings), *spelling_findings()]
+    print("\n".join([*lines, f"termlint: {len(lines)} finding(s)"]))
+    return 1 if lines else 0
 
 
 if __name__ == "__main__":
