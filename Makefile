@@ -1,6 +1,7 @@
 # qkv: one Makefile for set-up, the site and every check.
 #   make serve   set everything up, build the site, serve it on http://127.0.0.1:8000/
-#   make test    set everything up and run every check
+#   make test    set everything up and run the default suite (about a minute)
+#   make test-slow  the real-browser tests and the long checks (CI runs both)
 #   make train   retrain the English -> Chinese number translator (CPU, seeded)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,13 +10,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# pytest-xdist workers for `make test`, which hand out whole test files (a page's examples and a
-# file's browser tests stay in one process); `make test TEST_WORKERS=0` runs in one process
+# pytest-xdist workers for `make test` and `make test-slow`, which hand out whole test files (a
+# page's examples and a file's browser tests stay in one process); TEST_WORKERS=0: one process
 TEST_WORKERS ?= 2
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup serve serve-only build test test-slow test-fast lint static bench bench-docs train train-teacher-forcing clean
+.PHONY: setup serve serve-only build test test-slow lint static bench bench-docs train train-teacher-forcing clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,23 +43,16 @@ serve-only:
 	@echo "Serving the site at http://$(HOST):$(PORT)/ (English) and http://$(HOST):$(PORT)/zh/ (Chinese); Ctrl-C stops it"
 	$(BIN)/mkdocs serve --dev-addr $(HOST):$(PORT) --dirty --no-strict
 
-# every check: static checks (ruff, format, mypy), then the pytest suite without the `slow` tests,
-# on TEST_WORKERS processes
+# the default suite: static checks (ruff, format, mypy), then every pytest test except the `slow`
+# and `browser` ones, on TEST_WORKERS processes
 test: setup static
-	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -m "not slow and not browser" -n $(TEST_WORKERS) --dist loadfile
 
-# the long checks CI adds: a short retraining, O(n) memory of the backward pass, `make serve`,
+# what CI adds: the real-browser tests of the built site (every page in chromium, the interactive
+# figures, search, layout), a short retraining, O(n) memory of the backward pass, `make serve`,
 # and (with QKV_INSTALL_TEST=1) the home page's install in a fresh virtual environment
 test-slow: setup
-	$(BIN)/python -m pytest -q -m slow
-
-static: setup
-	$(BIN)/ruff check reference tests benchmarks docs/_tools conftest.py
-	$(BIN)/ruff format --check reference tests benchmarks docs/_tools conftest.py
-	$(BIN)/mypy
-
-test-fast: setup
-	$(BIN)/python -m pytest -q -m "not browser and not slow" -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -m "slow or browser" -n $(TEST_WORKERS) --dist loadfile
 
 # the fast static checks (also in `make test`, except ruff and mypy, which CI's lint job runs)
 lint: setup

@@ -68,6 +68,7 @@ def test_requests_to_other_hosts_are_caught(browse, base_url, built_site):
     page, recorder = browse
     scratch = built_site / "qkv-browser-selftest.html"
     scratch.write_text(
+        '<link rel="icon" href="data:,">'  # no /favicon.ico request, whose 404 arrives late
         '<img src="http://example.invalid/x.png"><script>console.error("boom")</script>'
     )
     try:
