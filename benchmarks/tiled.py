@@ -133,6 +133,20 @@ def _rss_probe(name: str, seq: int, d: int, block_size: int) -> None:
         print(max(0.0, status_mib("VmHWM") - before))
 
 
+def _peaks(cases: dict, args, seq: int) -> dict[str, float]:
+    """Peak extra memory of each case in MiB: tracemalloc for NumPy, the CUDA allocator on a GPU,
+    a fresh process's resident set for PyTorch on the CPU (unless --no-rss)."""
+    peaks = {}
+    for n, fn in cases.items():
+        if n.startswith("numpy"):
+            peaks[n] = numpy_peak_mib(fn)
+        elif args.device == "cuda":
+            peaks[n] = cuda_peak_mib(fn)
+        elif args.rss:
+            peaks[n] = torch_cpu_peak_mib(n, seq, args.head_dim, args.block_size)
+    return peaks
+
+
 def _paired_fields(paired: dict) -> dict:
     """The JSON fields of back-to-back ratios: medians and samples of the wall times
     (`paired_ratios`, `paired_samples`) and of the CPU times (`..._cpu`), each {name: value}."""
@@ -175,14 +189,7 @@ def run_tiled(args) -> dict:
                 paired["torch_tiled / f_sdpa"] = paired_ratios(
                     cases["torch_tiled"], cases["f_sdpa"], reps=args.pair_reps, device=args.device
                 )
-            peaks = {}
-            for n, fn in cases.items():
-                if n.startswith("numpy"):
-                    peaks[n] = numpy_peak_mib(fn)
-                elif args.device == "cuda":
-                    peaks[n] = cuda_peak_mib(fn)
-                elif args.rss:
-                    peaks[n] = torch_cpu_peak_mib(n, seq, args.head_dim, args.block_size)
+            peaks = _peaks(cases, args, seq)
         del inputs, cases
         for n in run:
             peak = f"{peaks[n]:9.1f} MiB" if n in peaks else ""
@@ -252,14 +259,7 @@ def run_backward(args) -> dict:
             f"{a} / {b}": paired_ratios(cases[a], cases[b], reps=args.pair_reps, device=args.device)
             for a, b in pairs[:1]
         }
-        peaks = {}
-        for n, fn in cases.items():
-            if n.startswith("numpy"):
-                peaks[n] = numpy_peak_mib(fn)
-            elif args.device == "cuda":
-                peaks[n] = cuda_peak_mib(fn)
-            elif args.rss:
-                peaks[n] = torch_cpu_peak_mib(n, seq, args.head_dim, args.block_size)
+        peaks = _peaks(cases, args, seq)
         del inputs, cases
         for n in names:
             peak = f"{peaks[n]:9.1f} MiB" if n in peaks else ""
