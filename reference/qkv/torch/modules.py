@@ -114,28 +114,12 @@ class MultiHeadAttention(nn.Module):
             `(out, weights)`: `(*batch, seq_q, d_model)` and `(*batch, heads, seq_q, seq_k)`
             or `None`.
         """
-        params = self.params()
+        params, flags = self.params(), {"is_causal": is_causal, "need_weights": need_weights}
         check_multi_head(
-            "MultiHeadAttention",
-            "torch",
-            query,
-            key,
-            value,
-            params,
-            self.num_heads,
-            mask,
-            is_causal=is_causal,
-            need_weights=need_weights,
+            "MultiHeadAttention", "torch", query, key, value, params, self.num_heads, mask, **flags
         )
         return _multi_head_attention(
-            query,
-            key,
-            value,
-            params,
-            num_heads=self.num_heads,
-            mask=mask,
-            is_causal=is_causal,
-            need_weights=need_weights,
+            query, key, value, params, num_heads=self.num_heads, mask=mask, **flags
         )
 
     def extra_repr(self):
@@ -303,26 +287,15 @@ class TransformerEncoderLayer(nn.Module):
             Tensor of shape `(*batch, seq, d_model)`.
         """
         params = self.params()
-        check_layer(
-            "TransformerEncoderLayer",
-            "torch",
-            params,
-            x,
-            num_heads=self.num_heads,
-            mask=mask,
-            norm_first=self.norm_first,
-            activation=self.activation,
-            eps=self.eps,
-        )
-        return _encoder_layer(
-            x,
-            params,
-            num_heads=self.num_heads,
-            mask=mask,
-            norm_first=self.norm_first,
-            activation=self.activation,
-            eps=self.eps,
-        )
+        settings = {
+            "num_heads": self.num_heads,
+            "mask": mask,
+            "norm_first": self.norm_first,
+            "activation": self.activation,
+            "eps": self.eps,
+        }
+        check_layer("TransformerEncoderLayer", "torch", params, x, **settings)
+        return _encoder_layer(x, params, **settings)
 
     def extra_repr(self):
         return (
