@@ -93,8 +93,18 @@ def test_twins_share_step_numbers_and_docstring_sections(module, name):
     assert _sections(torch_obj) == _sections(numpy_obj)
 
 
+@pytest.mark.parametrize("package", [qn, qt], ids=["numpy", "torch"])
+def test_the_package_exports_what_each_module_lists_and_names_a_typo(package):
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for name in getattr(module, "__all__", []) if info.name[0] != "_" else []:
+            assert name in package.__all__ and getattr(package, name) is getattr(module, name)
+    with pytest.raises(AttributeError, match=r"has no attribute 'sofmax'; did you mean softmax\?"):
+        _ = package.sofmax
+
+
 def test_softmax_is_the_function_and_its_module_is_importable():
-    # `from .softmax import *` rebinds the package attribute `softmax` to the function.
+    # the package binds each module's exports after importing the modules: `softmax` is the function
     assert callable(qn.softmax) and callable(qt.softmax)
     assert _module("numpy", "softmax").softmax is qn.softmax
     assert _module("torch", "softmax").softmax is qt.softmax

@@ -282,14 +282,20 @@ def directive_args(markdown: str, name: str) -> list[str]:
 
 def api_markdown(package: str) -> str:
     """`::: module` for each public submodule of a backend (`qkv.numpy.softmax`, ...), found by
-    pkgutil: in the order of the package's `_MODULES` (the order the concepts are taught), any
-    other after them."""
+    pkgutil, in the order the concepts are taught: by the first page of the nav whose
+    `[[code: ...]]` shows one of its functions; modules no page shows come last."""
     pkg = importlib.import_module(package)
     found = [f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if m.name[0] != "_"]
     if not found:
         raise DirectiveError(f"{package} has no concept module")
-    order = [m.__name__ for m in getattr(pkg, "_MODULES", ())] + found
-    return "\n\n".join(f"::: {name}" for name in sorted(found, key=order.index))
+    order: list[str] = []
+    for slug in re.findall(r"concepts/([\w-]+)\.md", (ROOT / "mkdocs.yml").read_text("utf-8")):
+        page = (ROOT / "docs" / "concepts" / f"{slug}.en.md").read_text("utf-8")
+        for arg in directive_args(page, "code"):
+            dotted = arg if "." in arg else f"{package}.{arg}"
+            if dotted.startswith(f"{package}."):
+                order.append(inspect.unwrap(_resolve(dotted)).__module__)
+    return "\n\n".join(f"::: {name}" for name in sorted(found, key=[*order, *found].index))
 
 
 # --------------------------------------------------------------------------------------------
