@@ -17,6 +17,7 @@ import pytest
 pytest.importorskip("torch", reason="PyTorch is not installed: the site's checks need it")
 from qkvdocs import checks  # noqa: E402
 from qkvdocs.checks import Claim, ClaimFailed  # noqa: E402
+from qkvdocs.figures import _kit  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LANGS = ("en", "zh")
@@ -154,9 +155,9 @@ def test_register_refuses_duplicates_and_missing_languages():
 
 
 def test_number_formatting():
-    assert checks.num(0.0) == "0"
-    assert checks.num(0.125) == "0.125"
-    assert checks.num(2.220446049250313e-16) == "2.2e-16"
-    assert checks.num(1088) == "1088"
-    assert checks.num(-3.5e-7) == "-3.5e-7"
-    assert checks.num(12345.6) == "1.2e4"
+    assert _kit.num(0.0) == "0"
+    assert _kit.num(0.125) == "0.125"
+    assert _kit.num(2.220446049250313e-16) == "2.2e-16"
+    assert _kit.num(1088) == "1088"
+    assert _kit.num(-3.5e-7) == "-3.5e-7"
+    assert _kit.num(12345.6) == "1.2e4"

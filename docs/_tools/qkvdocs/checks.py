@@ -22,8 +22,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import LANGS
 
 DOCS = Path(__file__).resolve().parents[2]
@@ -179,33 +177,3 @@ def render_table(lang: str) -> str:
         ]
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(rows) + "\n"
-
-
-# ------------------------------------------------------------------------------------------------
-# helpers of the claims' functions
-
-
-def num(x: float) -> str:
-    """A measured number: `0` when exactly zero, integers as such, else three significant digits."""
-    x = float(x)
-    if x == 0.0:
-        return "0"
-    if x.is_integer() and abs(x) < 1e6:
-        return str(int(x))
-    if 1e-3 <= abs(x) < 1e3:
-        return f"{x:.3g}"
-    mantissa, exponent = f"{x:.1e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
-
-
-def fmt_nums(values, fmt=num) -> str:
-    return ", ".join(fmt(v) for v in values)
-
-
-def fmt_shape(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
-
-
-def max_abs(a, b) -> float:
-    """Largest absolute elementwise difference of two arrays, as a Python float."""
-    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))

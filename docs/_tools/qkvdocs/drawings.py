@@ -10,9 +10,6 @@ Drawings are cached on disk (.cache/figures/<fingerprint>/), keyed by everything
 depend on: the sources of qkv and qkvdocs, docs/_data, benchmarks/results and the versions of
 matplotlib, numpy and torch. QKV_FIGURE_CACHE=0 turns the cache off. Figures missing from the
 cache are drawn by worker processes while the build goes on (`start_prerender`).
-
-The end of the module holds the pieces several figure modules draw with: an HTML table in the
-site's style (`html_table`) and the dress of a token-by-token heat map (`token_grid`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Small pieces the figure modules share: an HTML table and the dress of a token-by-token map."""
+"""Small pieces the figure modules share: an HTML table, the dress of a token-by-token map, and
+the numbers a claim shows."""
 
 from __future__ import annotations
 
@@ -29,3 +30,29 @@ def token_grid(ax, labels: Sequence[str], *, xlabel: str, linewidth: float = 1.0
     ax.tick_params(which="both", length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
+
+
+def num(x: float) -> str:
+    """A measured number: `0` when exactly zero, integers as such, else three significant digits."""
+    x = float(x)
+    if x == 0.0:
+        return "0"
+    if x.is_integer() and abs(x) < 1e6:
+        return str(int(x))
+    if 1e-3 <= abs(x) < 1e3:
+        return f"{x:.3g}"
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def fmt_nums(values, fmt=num) -> str:
+    return ", ".join(fmt(v) for v in values)
+
+
+def fmt_shape(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def max_abs(a, b) -> float:
+    """Largest absolute elementwise difference of two arrays, as a Python float."""
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))

@@ -17,9 +17,10 @@ import qkv.numpy as qnp
 from matplotlib.patches import Rectangle
 from qkv import numpy as ref
 
-from qkvdocs.checks import claim, max_abs, num
+from qkvdocs.checks import claim
 
 from . import Figure, figure
+from ._kit import max_abs, num
 from ._svg import new_figure, to_svg
 
 BATCH, SEQ, D_MODEL = 3, 4, 5

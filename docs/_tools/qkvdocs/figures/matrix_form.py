@@ -10,10 +10,12 @@ from matplotlib.patches import Rectangle
 from qkv import numpy as ref
 from qkv.numpy import scaled_dot_product_attention, scaled_dot_product_scores
 
-from qkvdocs.checks import claim, fmt_shape, max_abs, num
+from qkvdocs.checks import claim
 from qkvdocs.figures import Figure, figure
 from qkvdocs.figures._svg import new_figure, to_svg
 from qkvdocs.figures._toy import TOKENS, toy_embeddings
+
+from ._kit import fmt_shape, max_abs, num
 
 D_MODEL, D_K, D_V = 8, 4, 4
 

@@ -17,12 +17,14 @@ from matplotlib.patches import Rectangle
 from qkv import numbers
 from qkv import numpy as ref
 
-from qkvdocs.checks import claim, max_abs, num
+from qkvdocs.checks import claim
 from qkvdocs.figures import Figure, figure
 from qkvdocs.figures import _trained as trained
 from qkvdocs.figures import _widget as widget
 from qkvdocs.figures._svg import new_figure, to_svg
 from qkvdocs.figures._toy import TOKENS, toy_embeddings
+
+from ._kit import max_abs, num
 
 HEAD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 SPLIT_NUMBER = trained.REGROUP

@@ -8,9 +8,11 @@ import numpy as np
 from qkv import numpy as ref
 from qkv.numpy import sinusoidal_positional_encoding
 
-from qkvdocs.checks import claim, max_abs, num
+from qkvdocs.checks import claim
 from qkvdocs.figures import Figure, figure
 from qkvdocs.figures._svg import new_figure, to_svg
+
+from ._kit import max_abs, num
 
 NUM_POSITIONS = 64
 D_MODEL = 64

@@ -18,9 +18,10 @@ import qkv.numpy as qnp
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from qkv import numpy as ref
 
-from qkvdocs.checks import claim, num
+from qkvdocs.checks import claim
 
 from . import Figure, figure
+from ._kit import num
 from ._svg import new_figure, to_svg
 from ._toy import TOKENS, toy_embeddings
 

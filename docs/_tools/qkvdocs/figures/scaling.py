@@ -11,10 +11,12 @@ import numpy as np
 from qkv import numpy as ref
 from qkv.numpy import scaled_dot_product_scores, softmax
 
-from qkvdocs.checks import claim, fmt_nums, max_abs
+from qkvdocs.checks import claim
 from qkvdocs.figures import Figure, figure
 from qkvdocs.figures import _widget as widget
 from qkvdocs.figures._svg import new_figure, to_svg
+
+from ._kit import fmt_nums, max_abs
 
 D_KS = tuple(2**i for i in range(11))  # 1, 2, 4, ..., 1024
 SEQ_K = 16

@@ -15,9 +15,10 @@ import numpy as np
 import qkv.numpy as qnp
 from qkv import numpy as ref
 
-from qkvdocs.checks import claim, max_abs, num
+from qkvdocs.checks import claim
 
 from . import Figure, figure
+from ._kit import max_abs, num
 from ._svg import new_figure, to_svg
 from ._toy import TOKENS, toy_embeddings
 

@@ -21,10 +21,11 @@ import numpy as np
 from qkv import numbers
 from qkv import numpy as ref
 
-from qkvdocs.checks import claim, fmt_shape, max_abs, num
+from qkvdocs.checks import claim
 
 from . import Figure, figure
 from . import _trained as trained
+from ._kit import fmt_shape, max_abs, num
 from ._svg import new_figure, to_svg
 
 TEXT = {

@@ -16,11 +16,12 @@ import qkv.numpy as qnp
 from qkv import numbers
 from qkv import numpy as ref
 
-from qkvdocs.checks import claim, max_abs, num
+from qkvdocs.checks import claim
 
 from . import Figure, figure
 from . import _trained as trained
 from . import _widget as widget
+from ._kit import max_abs, num
 from ._svg import new_figure, to_svg
 from ._toy import TOKENS
 from .query_key_value import toy_projections

@@ -14,10 +14,10 @@ from qkv.numpy import (
     scaled_dot_product_scores,
 )
 
-from qkvdocs.checks import claim, max_abs, num
+from qkvdocs.checks import claim
 from qkvdocs.figures import Figure, figure
 from qkvdocs.figures import _trained as trained
-from qkvdocs.figures._kit import html_table
+from qkvdocs.figures._kit import html_table, max_abs, num
 from qkvdocs.figures._svg import new_figure, to_svg
 from qkvdocs.figures._toy import TOKENS, toy_embeddings
 

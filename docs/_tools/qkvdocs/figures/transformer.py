@@ -22,11 +22,11 @@ from pathlib import Path
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from qkv import numbers
 
-from qkvdocs.checks import claim, num
+from qkvdocs.checks import claim
 
 from . import Figure, figure
 from . import _trained as trained
-from ._kit import html_table
+from ._kit import html_table, num
 from ._svg import new_figure, to_svg
 
 TRACE_NUMBER = trained.REGROUP

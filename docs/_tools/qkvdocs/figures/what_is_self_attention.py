@@ -15,11 +15,11 @@ from html import escape
 import numpy as np
 import qkv.numpy as qnp
 
-from qkvdocs.checks import claim, num
+from qkvdocs.checks import claim
 
 from . import Figure, figure
 from . import _widget as widget
-from ._kit import token_grid
+from ._kit import num, token_grid
 from ._svg import new_figure, to_svg
 from ._toy import TOKENS, toy_embeddings
 from .query_key_value import toy_projections
