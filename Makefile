@@ -54,13 +54,15 @@ test: setup static
 test-slow: setup
 	$(BIN)/python -m pytest -q -m "slow or browser" -n $(TEST_WORKERS) --dist loadfile
 
-# the fast static checks (also in `make test`, except ruff and mypy, which CI's lint job runs)
-lint: setup
-	$(BIN)/ruff check reference tests benchmarks docs/_tools
-	$(BIN)/ruff format --check reference tests benchmarks docs/_tools
+# the fast static checks, also the first step of `make test`
+static: setup
+	$(BIN)/ruff check reference tests benchmarks docs/_tools conftest.py
+	$(BIN)/ruff format --check reference tests benchmarks docs/_tools conftest.py
 	$(BIN)/mypy
-	PYTHONPATH=docs/_tools $(BIN)/python -m qkvdocs.parity
-	PYTHONPATH=docs/_tools $(BIN)/python -m qkvdocs.termlint
+
+# the static checks, then the tests of translation parity, terminology and spelling (seconds)
+lint: static
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_parity.py tests/test_terminology.py
 
 bench: setup
 	$(BIN)/python -m benchmarks.run --threads 1

@@ -52,7 +52,7 @@ if SERVING:
         for name in [n for n in sys.modules if n.split(".")[0] in ("qkvdocs", "qkv")]:
             del sys.modules[name]
 
-from qkvdocs import blocks, directives, drawings, glossary, parity, search  # noqa: E402
+from qkvdocs import behind, blocks, directives, drawings, glossary, search  # noqa: E402
 
 if SERVING:
     sys.modules["qkvdocs"].stamp = _stamp
@@ -150,7 +150,7 @@ def on_page_markdown(markdown, page, config, files):
     src = page.file.src_uri
     lang = directives.page_language(src)
     # A twin changed in a later commit than this page: say so on this page, in its language.
-    markdown = parity.with_behind_note(markdown, src, lang)
+    markdown = behind.with_behind_note(markdown, src, lang)
     try:
         expansion = directives.expand(markdown, lang, page=f"docs/{src}")
     except directives.DirectiveError as exc:
