@@ -107,6 +107,7 @@ def temporary_claim(monkeypatch):
             statement={"en": "It holds.", "zh": "它成立。"},
             measure=measure,
             page="scaling",
+            contradiction=lambda result: {"value": 0.0},
         )
         monkeypatch.setitem(checks._REGISTRY, key, claim)
         return claim
@@ -149,7 +150,7 @@ def test_register_refuses_duplicates_and_missing_languages():
     with pytest.raises(ValueError, match="twice"):
         checks.register(existing)
     with pytest.raises(ValueError, match="title"):
-        checks.register(Claim("half", {"en": "only English"}, existing.statement, print, "x"))
+        checks.register(Claim("half", {"en": "only English"}, existing.statement, print, "x", dict))
     with pytest.raises(KeyError, match="no claim"):
         checks.get("no-such-claim")
 

@@ -1,10 +1,11 @@
 """The site's verified claims: a registry filled by the concept's figure modules.
 
 A claim is one function in `qkvdocs/figures/<concept>.py`, registered with `@claim(name, title=...,
-statement=...)`. It measures the claim with the reference code and returns a result that carries
-`holds` (a bool: does the claim hold on what was measured?) and `shown(lang)` (the numbers the page
-prints). The build prints `shown`, fails when `holds` is false, and `tests/test_claims.py` asserts
-`holds` for every registered claim: one definition, read by the page and by the test.
+statement=..., contradiction=...)`. It measures the claim with the reference code and returns a
+result that carries `holds` (a bool: does the claim hold on what was measured?) and `shown(lang)`
+(the numbers the page prints). The build prints `shown` and fails when `holds` is false;
+`tests/test_claims.py` asserts `holds` for every registered claim, and that `holds` is false once
+the fields named by `contradiction` are changed: one definition, read by the page and the tests.
 
 A page shows a claim with `[[check: NAME]]` ([`render_check`][qkvdocs.checks.render_check]); the
 verified-claims page lists them all with `[[claims-table]]`
@@ -35,13 +36,16 @@ class ClaimFailed(RuntimeError):
 @dataclass(frozen=True)
 class Claim:
     """One verified claim: its name, title and statement in each language, its measuring function
-    (returning a result with `holds` and `shown(lang)`) and the concept page it belongs to."""
+    (returning a result with `holds` and `shown(lang)`), the concept page it belongs to, and its
+    contradiction: the fields to change in a real result so that it contradicts the claim (the
+    tests assert that `holds` is then false, so a claim cannot hold vacuously)."""
 
     key: str
     title: dict[str, str]
     statement: dict[str, str]
     measure: Callable[[], Any]
     page: str
+    contradiction: Callable[[Any], dict[str, Any]]
 
 
 _REGISTRY: dict[str, Claim] = {}
@@ -58,13 +62,13 @@ def register(item: Claim) -> Claim:
     return item
 
 
-def claim(key: str, *, title: dict[str, str], statement: dict[str, str]):
+def claim(key: str, *, title: dict[str, str], statement: dict[str, str], contradiction):
     """Register the decorated function (called with its defaults) as claim `key`; its page is the
     concept of its module (`figures/soft_hard_local.py` -> `soft-hard-local`)."""
 
     def decorate(measure):
         page = measure.__module__.rpartition(".")[2].replace("_", "-")
-        register(Claim(key, title, statement, measure, page))
+        register(Claim(key, title, statement, measure, page, contradiction))
         return measure
 
     return decorate

@@ -381,4 +381,5 @@ claim(
         "zh": "带在线 softmax 的分块注意力在两个后端都给出与 softmax(QKᵀ/√d_k)V 相同的输出，"
         "而每次只保存一个 block_size × block_size 的分数块；加上 is_causal 时跳过对角线上方的块。",
     },
+    contradiction=lambda r: {"tiles_causal": r.tiles_full},
 )(tiled_check)

@@ -201,6 +201,7 @@ class NormIndependence:
         "zh": "一个句子的层归一化输出，无论单独计算、放在一个批次里、还是后面跟着填充，都相同；"
         "它的批归一化输出（训练模式）在后两种情况下都会改变。",
     },
+    contradiction=lambda r: {"batch_norm_batch_change": 0.0},
 )
 def norm_independence(
     seq: int = 5, d_model: int = 8, *, batch: int = 4, seed: int = 0

@@ -252,6 +252,7 @@ def _jacobian_norms(f, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
         "zh": "使用因果掩码时，输出 t 对 t 之后每个输入的梯度恰好为 0；使用填充掩码时，"
         "真实词元的输出不变。",
     },
+    contradiction=lambda r: {"causal_leak": 1e-17},
 )
 def mask_properties(seq: int = 6, d_model: int = 4, *, seed: int = 0) -> MaskProperties:
     """a causal mask stops the future leaking in; a padding mask makes padding invisible.

@@ -221,6 +221,7 @@ class ColumnsEqualRows:
         "zh": "笔记中的列约定 $O = V\\,\\mathrm{softmax}(K^\\top Q)$ 等于论文的行约定 "
         "$\\mathrm{softmax}(Q K^\\top) V$ 的转置。",
     },
+    contradiction=lambda r: {"weights_error": 1e-6},
 )
 def columns_equal_rows(
     seq: int = 6, d_k: int = 4, d_v: int = 3, *, seed: int = 0
@@ -295,6 +296,7 @@ class ScoreMatrixShapes:
         "zh": "对 n 个词元，无论向量多宽，分数和权重都是 n × n；输出为每个词元给出一行"
         "经过“提纯”的向量。",
     },
+    contradiction=lambda r: {"shapes": {**r.shapes, "scores": (6, 300)}},
 )
 def score_matrix_shapes(
     seq: int = 6, d_model: int = 300, d_k: int = 64, *, seed: int = 0

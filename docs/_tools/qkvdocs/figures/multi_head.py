@@ -452,6 +452,7 @@ class MultiHeadDecomposition:
         "zh": "多头注意力等于在 $W^q, W^k, W^v$ 的列切片上做 h 个单头注意力，拼接后乘以 $W^O$；"
         "一个头就是普通注意力；参数个数与 h 无关。",
     },
+    contradiction=lambda r: {"parameters": {**r.parameters, 1: 1}},
 )
 def multi_head_decomposition(
     num_heads: int = 4, d_model: int = 16, seq: int = 5, *, seed: int = 0

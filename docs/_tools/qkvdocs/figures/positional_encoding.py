@@ -224,6 +224,7 @@ def _rotation_from_offset(pe_k: np.ndarray) -> np.ndarray:
         "zh": "没有位置信息时，置换输入只会同样地置换输出。使用正弦位置编码时，PE(pos+k) 是 "
         "PE(pos) 的一个固定旋转，PE(pos)·PE(pos+k) 只取决于偏移 k。",
     },
+    contradiction=lambda r: {"offset_spread": 1e-3},
 )
 def positional_properties(
     num_positions: int = 64, d_model: int = 16, *, offsets: tuple = (1, 2, 5, 10), seed: int = 0

@@ -333,6 +333,7 @@ class SoftLookupLimit:
         "zh": "把分数乘以越来越大的因子 c，软的键值查找就返回最匹配的键所存的值，"
         "正是硬查找的结果。",
     },
+    contradiction=lambda r: {"distance": tuple(reversed(r.distance))},
 )
 def soft_lookup_limit(
     sharpness: tuple = (1.0, 4.0, 16.0, 64.0, 256.0),

@@ -375,6 +375,7 @@ def _softmax_jacobian(scores: np.ndarray, step: float = 1e-6) -> np.ndarray:
         "$\\mathrm{diag}(p) - p p^\\top$ 随 $d_k$ 增大趋向 0；除以 $\\sqrt{d_k}$ 后"
         "它的大小保持不变。",
     },
+    contradiction=lambda r: {"jacobian_unscaled": (0.3,) * len(r.jacobian_unscaled)},
 )
 def scaling_effect(
     d_k: tuple = (4, 16, 64, 256),

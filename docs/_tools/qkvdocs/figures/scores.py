@@ -187,6 +187,7 @@ def _parameter_count(function, arrays: dict) -> int:
         "zh": "点积、缩放点积、余弦、加性和双线性分数都与各自的公式一致；前三者没有参数，"
         "训练时没有可调整的东西。",
     },
+    contradiction=lambda r: {"parameters": {**r.parameters, "cosine": 5}},
 )
 def score_functions(
     seq_q: int = 3, seq_k: int = 5, d_k: int = 4, *, hidden: int = 6, seed: int = 0

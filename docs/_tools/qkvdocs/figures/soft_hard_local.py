@@ -330,6 +330,7 @@ class SoftHardLocal:
         "zh": "硬注意力是 argmax 的独热向量；τ → 0 时 Gumbel-softmax 的权重趋于独热；"
         "局部注意力等于加了带状掩码的全局注意力，只计算 n² 对中约 n(2w+1) 对的分数。",
     },
+    contradiction=lambda r: {"gumbel_distance": tuple(sorted(r.gumbel_distance))},
 )
 def soft_hard_local(
     taus: tuple = (10.0, 1.0, 0.1, 0.01), *, seq: int = 64, window: int = 2, seed: int = 0

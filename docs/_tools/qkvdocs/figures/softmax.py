@@ -306,6 +306,7 @@ class SoftmaxProperties:
         "zh": "softmax 的每一行非负且和为 1；给一行的所有分数加上同一个数，结果不变；"
         "float32 下 ±1e4 的 logits 仍给出有限的权重。",
     },
+    contradiction=lambda r: {"shift_error": 1e-3},
 )
 def softmax_properties(*, seed: int = 0) -> SoftmaxProperties:
     """softmax turns any scores into weights that sum to 1, and does it stably.
@@ -369,6 +370,7 @@ class LoopEqualsMatrix:
         "outputs and weights as the matrix form.",
         "zh": "逐个查询计算 $b^i = \\sum_j \\alpha'_{i,j} v^j$，得到的输出和权重与矩阵形式相同。",
     },
+    contradiction=lambda r: {"out_error": 1e-6},
 )
 def loop_equals_matrix(
     seq_q: int = 5, seq_k: int = 7, d_k: int = 4, d_v: int = 3, *, seed: int = 0

@@ -395,6 +395,7 @@ class TeacherForcingToy:
         "输入真实的前一个词元（教师强制）时，只在那个词元出现处出错；"
         "输入自己的输出（自由运行）时，第一次出错之后的每个词元都错。",
     },
+    contradiction=lambda r: {"free_running_errors": r.teacher_forced_errors},
 )
 def teacher_forcing_toy(length: int = 16, *, vocab: int = 8, wrong: int = 3) -> TeacherForcingToy:
     """teacher forcing versus free running on a toy counting task.

@@ -297,6 +297,7 @@ class SharedProjectionEffect:
         "而且在随机初始化下每个词元几乎把全部权重放在自己身上；"
         "用不同的矩阵时，自身权重接近 1/n。",
     },
+    contradiction=lambda r: {"self_weight_shared": 0.2},
 )
 def shared_projection_effect(
     seq: int = 8, d_model: int = 128, *, batch: int = 32, seed: int = 0

@@ -357,6 +357,7 @@ class SelfAttentionIO:
         "zh": "自注意力为每个输入给出一个输出，而且每个输出都依赖全部输入：任意扰动一个输入，"
         "所有输出都会改变。",
     },
+    contradiction=lambda r: {"min_change": 0.0},
 )
 def self_attention_io(seq: int = 6, d_model: int = 8, *, seed: int = 0) -> SelfAttentionIO:
     """N vectors in, N vectors out, and each output looks at the whole sequence.
@@ -454,6 +455,7 @@ def _layers_until_connected(layers: list[np.ndarray]) -> int:
         "卷积为 O(k·n·d²)、O(1) 步、路径 O(log_k n)；"
         "受限自注意力为 O(r·n·d)、O(1)、O(n/r)。路径长度和步数是实测的。",
     },
+    contradiction=lambda r: {"path": {**r.path, "self-attention": 2}},
 )
 def sequential_cost(n: int = 64, *, kernel: int = 3, window: int = 4) -> SequentialCost:
     """Why not an RNN or a CNN: Table 1 of the Transformer paper, with measured values.
