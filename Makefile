@@ -67,8 +67,10 @@ lint: static
 bench: setup
 	$(BIN)/python -m benchmarks.run --threads 1
 
+# the cold strict build (median of three), then the edit-to-served time under `make serve`
 bench-docs: setup
 	$(BIN)/python -m benchmarks.docs_build
+	$(BIN)/python -m benchmarks.serve_reload
 
 # retrain the number translator (CPU, seeded): writes reference/qkv/numbers/model.npz and curves.json
 train: setup
