@@ -12,11 +12,13 @@ out) and the result vectors `(queries, d_v)` or None.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
-from qkvdocs.figures import masks, multi_head, scaling, soft_hard_local
-from qkvdocs.figures._toy import toy_embeddings
+from qkv import numbers
+from qkvdocs.figures import _trained, masks, multi_head, scaling, soft_hard_local
+from qkvdocs.figures._toy import TOKENS
 from qkvdocs.figures.query_key_value import toy_projections
 
 FIGURES = {  # figure name -> the page that shows it
@@ -27,6 +29,14 @@ FIGURES = {  # figure name -> the page that shows it
     "masks-explore": "concepts/masks",
     "soft-hard-local-explore": "concepts/soft-hard-local",
 }
+
+
+def query_labels(name: str, lang: str) -> list[str]:
+    """The labels of a figure's query buttons: the toy sentence in the page's language, except the
+    multi-head figure's, which are the characters the translator writes (then its end token)."""
+    if name == "multi-head-explore":
+        return [*numbers.chinese(multi_head.EXPLORE_NUMBER), "<eos>"]
+    return TOKENS[lang]
 
 
 def _softmax(scores: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
@@ -43,6 +53,36 @@ def _softmax(scores: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarra
 def _toy_qkv():
     x, w_q, w_k, w_v = toy_projections()
     return x @ w_q, x @ w_k, x @ w_v
+
+
+@functools.cache
+def _cross_weights(number: int) -> np.ndarray:
+    """The trained translator's cross-attention weights `(layers, heads, seq_tgt, seq_src)` for
+    `number`, the decoder fed the correct characters. The inputs of each cross-attention come from
+    the reference's uncached path (`encode`, then `decoder_layer` one layer at a time, with the
+    first half of each layer recomputed); the weights from them are computed here, head by head.
+    The figure reads the cached path (`decode_step` with a KV cache)."""
+    from qkv import numpy as ref
+
+    params, heads = _trained.params(), _trained.config().num_heads
+    src, tgt = _trained.token_ids(number)
+    memory = ref.encode(src, params, num_heads=heads)[0][0]  # (seq_src, d_model)
+    x = ref.embed(tgt, params.tgt_embedding)  # (1, seq_tgt, d_model)
+    out = []
+    for layer in params.decoder:
+        h = ref.layer_norm(x, layer.norm1_weight, layer.norm1_bias)
+        y = (
+            x
+            + ref.multi_head_attention(h, h, h, layer.self_attn, num_heads=heads, is_causal=True)[0]
+        )
+        query_in = ref.layer_norm(y, layer.norm2_weight, layer.norm2_bias)[0]  # (seq_tgt, d_model)
+        attn = layer.cross_attn
+        q, k = query_in @ attn.w_q + attn.b_q, memory @ attn.w_k + attn.b_k
+        d_head = q.shape[-1] // heads
+        cols = [slice(i * d_head, (i + 1) * d_head) for i in range(heads)]
+        out.append([_softmax(q[:, c] @ k[:, c].T / math.sqrt(d_head)) for c in cols])
+        x = ref.decoder_layer(x, memory[None], layer, num_heads=heads, norm_first=True)
+    return np.array(out)
 
 
 def expected(name: str, settings: tuple[int, ...]) -> tuple[list, np.ndarray | None]:
@@ -68,22 +108,9 @@ def expected(name: str, settings: tuple[int, ...]) -> tuple[list, np.ndarray | N
             ("weight", _softmax(scaled)),
         ], None
     if name == "multi-head-explore":
-        d_model, heads = multi_head.D_MODEL, multi_head.NUM_HEADS
-        x = toy_embeddings(d_model, 0)
-        from qkv.numpy import init_multi_head_params
-
-        params = init_multi_head_params(d_model, seed=0)
-        q, k = x @ params.w_q + params.b_q, x @ params.w_k + params.b_k
-        d_head = d_model // heads
-        per_head = [
-            _softmax(
-                q[:, h * d_head : (h + 1) * d_head]
-                @ k[:, h * d_head : (h + 1) * d_head].T
-                / math.sqrt(d_head)
-            )
-            for h in range(heads)
-        ]
-        return [("weight", per_head[settings[0]]), ("weight", np.mean(per_head, axis=0))], None
+        per_layer = _cross_weights(multi_head.EXPLORE_NUMBER)  # (layers, heads, seq_tgt, seq_src)
+        layer, head = settings
+        return [("weight", per_layer[layer][head]), ("weight", per_layer[layer].mean(axis=0))], None
     if name == "masks-explore":
         q, k, _ = _toy_qkv()
         seq = len(q)

@@ -1,10 +1,8 @@
-"""Figures of the multi-head page, all of the trained number translator (`_trained.py`).
-
-- `multi-head-split`: the first encoder layer on one English number: d_model split into heads, and
-  each head's own weights.
-- `multi-head-trained-heads`: what each encoder head does, measured over a sample of numbers (the
-  share of weight on the same, previous and next token), against the same architecture at its
-  seeded random initialisation.
+"""Figures of the multi-head page, all of the trained number translator (`_trained.py`): the
+first encoder layer's d_model split into heads (`multi-head-split`), what each encoder head does
+against the same architecture at its seeded random initialisation (`multi-head-trained-heads`),
+each cross-attention head's weight on the magnitude word (`multi-head-magnitude-heads`), and
+every cross-attention head, chosen by the reader (`multi-head-explore`).
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ from qkvdocs.figures import Figure, figure
 from qkvdocs.figures import _trained as trained
 from qkvdocs.figures import _widget as widget
 from qkvdocs.figures._svg import new_figure, to_svg
-from qkvdocs.figures._toy import TOKENS, toy_embeddings
 
 from ._kit import max_abs, num
 
@@ -318,79 +315,79 @@ def draw_magnitude_heads(lang: str) -> Figure:
     return Figure(svg, text["caption"].format(**fmt), text["alt"])
 
 
-# The interactive head selector runs on the toy sentence through one randomly initialised layer
-# (the trained translator's heads are measured in the figures above).
-D_MODEL = 16
-NUM_HEADS = 4
+EXPLORE_NUMBER = 34567  # the interactive figure's number: its Chinese needs both 万 and 千
 
 
-def toy_head_weights() -> tuple[dict[str, list[str]], np.ndarray]:
-    """The interactive figure's data source: token labels per language and the weights
-    `(heads, seq_q, seq_k)` of the toy layer. Another source (a trained model's heads) can take
-    its place: `draw_explore` only needs this pair."""
-    x = toy_embeddings(D_MODEL, 0)  # (seq, d_model)
-    params = ref.init_multi_head_params(D_MODEL, seed=0)
-    _, weights = ref.multi_head_attention(x, x, x, params, num_heads=NUM_HEADS)  # (heads, seq, seq)
-    return TOKENS, weights
+def cross_heads(number: int = EXPLORE_NUMBER) -> tuple[tuple, tuple, np.ndarray]:
+    """Keys (the English tokens), queries (the characters written, then the end token; row t reads
+    `<bos>` and the characters before t) and the cross-attention weights `(layers, heads, seq_tgt,
+    seq_src)` of `number`, the decoder fed the correct characters."""
+    maps = trained.maps(number)
+    return maps.source, trained.written(maps), maps.cross
 
 
 EXPLORE_TEXT = {
     "en": {
+        "layer": "decoder layer",
         "head": "head",
-        "weight": "weight of head {i}",
-        "mean": "mean over the heads",
+        "weight": "head {h} of layer {l}",
+        "mean": "mean over the heads of layer {l}",
         "caption": (
-            "Choose a head and a query token: the head's weights over the keys, beside the mean "
-            "of all {h} heads. The toy sentence through a multi-head layer at random "
-            "initialisation (d_model = {d}, {h} heads), computed by the reference when the site "
-            "is built; even untrained, each head spreads its weight its own way."
+            "Choose a decoder layer, a head and the character being written: that head's "
+            "cross-attention weights over the English words of “{text}”, beside the mean over the "
+            "layer's {h} heads. The trained translator, fed the correct characters, computed when "
+            "the site is built. Try the rows that write the magnitudes (the 2nd and the 4th): some "
+            "heads read the English word that decides them, others the digit to write."
         ),
         "alt": (
-            "An interactive table: buttons to choose one of {h} heads and one query token; for "
-            "the choice, a bar and a number for each key's weight in that head and the mean over "
-            "the heads."
+            "An interactive table: buttons to choose one of {layers} decoder layers, one of {h} "
+            "heads and one of the {q} Chinese characters being written; for the choice, a bar and "
+            "a number for the weight of each of the {k} English words in that head and the mean "
+            "over the layer's heads."
         ),
     },
     "zh": {
+        "layer": "解码器层",
         "head": "头",
-        "weight": "头 {i} 的权重",
-        "mean": "各头的平均",
+        "weight": "第 {l} 层的头 {h}",
+        "mean": "第 {l} 层各头的平均",
         "caption": (
-            "选一个头和一个查询词元：这个头在各个键上的权重，旁边是全部 {h} 个头的平均。"
-            "玩具句子经过一个随机初始化的多头层（d_model = {d}，{h} 个头），"
-            "构建网站时由参考实现算出；每个头按自己的方式分配权重。"
+            "选一个解码器层、一个头和正在写的汉字：这个头在“{text}”各个英文单词上的交叉注意力权重，"
+            "旁边是这一层 {h} 个头的平均。训练好的翻译模型，输入正确的前文汉字，构建网站时算出。"
+            "试试“万”和“千”：有的头去读决定它们的单词，有的头去读要写的数字。"
         ),
         "alt": (
-            "交互表格：按钮用来选 {h} 个头中的一个和一个查询词元；对选中的组合，每个键在这个头中的"
-            "权重和各头平均权重以柱和数字显示。"
+            "交互表格：按钮用来选 {layers} 个解码器层中的一层、{h} 个头中的一个，"
+            "以及正在写的 {q} 个汉字中的一个；对选中的组合，{k} 个英文单词在这个头中的权重"
+            "和这一层各头的平均权重以柱和数字显示。"
         ),
     },
 }
 
 
 @figure("multi-head-explore")
-def draw_explore(lang: str, source=toy_head_weights) -> Figure:
-    """Interactive: a head selector and a query selector over the heads' weights."""
+def draw_explore(lang: str) -> Figure:
+    """Interactive: a layer, a head and a query (the character being written) over the trained
+    translator's cross-attention weights."""
     t = EXPLORE_TEXT[lang]
-    labels, weights = source()
-    tokens = labels[lang]
-    heads = weights.shape[0]
-    mean = weights.mean(axis=0)  # (seq_q, seq_k)
-    views = {
-        str(h): {
-            "lines": [
-                widget.line(t["weight"].format(i=h + 1), "weight", weights[h]),
-                widget.line(t["mean"], "weight", mean),
-            ]
-        }
-        for h in range(heads)
-    }
-    controls = [widget.choice_control("head", t["head"], range(1, heads + 1))]
-    data = {"keys": tokens, "queries": tokens, "query": 1, "controls": controls, "views": views}
-    numbers = {"h": heads, "d": D_MODEL}
-    return widget.interactive(
-        data, lang, t["caption"].format(**numbers), t["alt"].format(**numbers)
-    )
+    keys, queries, weights = cross_heads()
+    layers, heads = weights.shape[:2]
+
+    def lines(layer: int, head: int) -> list[dict]:
+        w = weights[layer]  # (heads, seq_tgt, seq_src)
+        mean = widget.line(t["mean"].format(l=layer + 1), "weight", w.mean(axis=0))
+        return [widget.line(t["weight"].format(h=head + 1, l=layer + 1), "weight", w[head]), mean]
+
+    views = {f"{i},{j}": {"lines": lines(i, j)} for i in range(layers) for j in range(heads)}
+    controls = [
+        widget.choice_control("layer", t["layer"], range(1, layers + 1)),
+        widget.choice_control("head", t["head"], range(1, heads + 1)),
+    ]
+    data = {"keys": list(keys), "queries": list(queries), "query": 1, "controls": controls}
+    data |= {"views": views}
+    fmt = {"text": numbers.english(EXPLORE_NUMBER), "h": heads, "layers": layers}
+    fmt |= {"q": len(queries), "k": len(keys)}
+    return widget.interactive(data, lang, t["caption"].format(**fmt), t["alt"].format(**fmt))
 
 
 # --------------------------------------------------------------------------------------------
