@@ -319,9 +319,8 @@ EXPLORE_NUMBER = 34567  # the interactive figure's number: its Chinese needs bot
 
 
 def cross_heads(number: int = EXPLORE_NUMBER) -> tuple[tuple, tuple, np.ndarray]:
-    """Keys (the English tokens), queries (the characters written, then the end token; row t reads
-    `<bos>` and the characters before t) and the cross-attention weights `(layers, heads, seq_tgt,
-    seq_src)` of `number`, the decoder fed the correct characters."""
+    """Keys (the English tokens), queries (the characters written, then the end token) and the
+    cross-attention weights `(layers, heads, seq_tgt, seq_src)` of `number`, teacher-forced."""
     maps = trained.maps(number)
     return maps.source, trained.written(maps), maps.cross
 
@@ -335,31 +334,33 @@ EXPLORE_TEXT = {
         "caption": (
             "Choose a decoder layer, a head and the character being written: that head's "
             "cross-attention weights over the English words of “{text}”, beside the mean over the "
-            "layer's {h} heads. The trained translator, fed the correct characters, computed when "
-            "the site is built. Try the rows that write the magnitudes (the 2nd and the 4th): some "
-            "heads read the English word that decides them, others the digit to write."
+            "layer's {h} heads. The weights come from the trained translator, its decoder fed the "
+            "correct characters, when the site is built. Try the rows that write the magnitudes "
+            "(the 2nd and the 4th): some heads read the English word that decides them, others the "
+            "digit to write."
         ),
         "alt": (
             "An interactive table: buttons to choose one of {layers} decoder layers, one of {h} "
-            "heads and one of the {q} Chinese characters being written; for the choice, a bar and "
-            "a number for the weight of each of the {k} English words in that head and the mean "
-            "over the layer's heads."
+            "heads, and one of the {q} Chinese characters being written or the end token; for the "
+            "choice, a bar and a number for the weight of each of the {k} English words in that "
+            "head and the mean over the layer's heads."
         ),
     },
     "zh": {
         "layer": "解码器层",
         "head": "头",
-        "weight": "第 {l} 层的头 {h}",
+        "weight": "第 {l} 层第 {h} 头",
         "mean": "第 {l} 层各头的平均",
         "caption": (
             "选一个解码器层、一个头和正在写的汉字：这个头在“{text}”各个英文单词上的交叉注意力权重，"
-            "旁边是这一层 {h} 个头的平均。训练好的翻译模型，输入正确的前文汉字，构建网站时算出。"
-            "试试“万”和“千”：有的头去读决定它们的单词，有的头去读要写的数字。"
+            "旁边是这一层 {h} 个头的平均。权重由训练好的翻译模型在构建网站时算出，解码器输入的是"
+            "正确的前文汉字。试试写“万”和“千”的两行（第 2 行和第 4 行）：有的头看决定它们的英文"
+            "单词，有的头看要写的数字。"
         ),
         "alt": (
             "交互表格：按钮用来选 {layers} 个解码器层中的一层、{h} 个头中的一个，"
-            "以及正在写的 {q} 个汉字中的一个；对选中的组合，{k} 个英文单词在这个头中的权重"
-            "和这一层各头的平均权重以柱和数字显示。"
+            "以及正在写的 {q} 个汉字和结束词元中的一个；对选中的组合，{k} 个英文单词在这个头中"
+            "的权重和这一层各头的平均权重以条形和数字显示。"
         ),
     },
 }
@@ -367,8 +368,7 @@ EXPLORE_TEXT = {
 
 @figure("multi-head-explore")
 def draw_explore(lang: str) -> Figure:
-    """Interactive: a layer, a head and a query (the character being written) over the trained
-    translator's cross-attention weights."""
+    """Interactive: the trained translator's cross-attention by layer, head and query."""
     t = EXPLORE_TEXT[lang]
     keys, queries, weights = cross_heads()
     layers, heads = weights.shape[:2]
@@ -386,7 +386,7 @@ def draw_explore(lang: str) -> Figure:
     data = {"keys": list(keys), "queries": list(queries), "query": 1, "controls": controls}
     data |= {"views": views}
     fmt = {"text": numbers.english(EXPLORE_NUMBER), "h": heads, "layers": layers}
-    fmt |= {"q": len(queries), "k": len(keys)}
+    fmt |= {"q": len(queries) - 1, "k": len(keys)}  # q: the characters, not the end token
     return widget.interactive(data, lang, t["caption"].format(**fmt), t["alt"].format(**fmt))
 
 
