@@ -95,6 +95,43 @@ def test_behind_note_follows_the_commit_times(tmp_path):
     assert behind.behind_note("a.zh.md", "zh", outside) is None
 
 
+def test_a_listed_commit_does_not_count(tmp_path):
+    """A commit that landed without the trailer is listed in _data/translation-unaffected.txt."""
+    repo = tmp_path / "repo"
+    docs = _docs(repo, {"p.en.md": EN, "p.zh.md": ZH})
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "both", when=1_700_000_000)
+    (docs / "p.zh.md").write_text(ZH + "\n标点。\n", encoding="utf-8")
+    _git(repo, "commit", "-q", "-am", "Chinese typography", when=1_700_100_000)
+    behind._history.cache_clear()
+    try:
+        assert behind.behind_note("p.en.md", "en", docs) is not None
+        commit = _git(repo, "rev-parse", "HEAD").strip()
+        listed = f"# wording only\n{commit}  # Chinese typography\n"
+        _docs(repo, {"_data/translation-unaffected.txt": listed})
+        behind._history.cache_clear()
+        assert behind.behind_note("p.en.md", "en", docs) is None
+    finally:
+        behind._history.cache_clear()
+
+
+def test_no_page_of_the_site_is_behind_its_twin():
+    """Both languages move together: no page of this repository says its translation is behind.
+    (In a shallow clone there is one commit, and nothing can be behind.)"""
+    behind._history.cache_clear()
+    pages = [p.relative_to(behind.DOCS).as_posix() for p in behind.DOCS.rglob("*.md")]
+    pages = [page for page in pages if not page.startswith("_")]
+    assert len(pages) > 40
+    lagging = [page for page in pages if behind.behind_note(page, page.split(".")[-2])]
+    assert not lagging, (
+        f"{lagging}: their twin changed after them. Change the page too, in the same pull request; "
+        "a change that the other language need not follow (a typo) says so with the trailer line "
+        "`Translation: unaffected` in its commit message, and a commit that landed without it is "
+        "listed in docs/_data/translation-unaffected.txt"
+    )
+
+
 def test_the_build_hook_puts_the_note_under_the_title(monkeypatch):
     """hooks.on_page_markdown adds the note of the page being built, then expands directives."""
     spec = importlib.util.spec_from_file_location("qkv_site_hooks", ROOT / "docs/_tools/hooks.py")

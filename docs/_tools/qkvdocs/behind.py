@@ -4,8 +4,10 @@ When a page's twin (`x.en.md` for `x.zh.md`, and the other way round) changed in
 the two were last in step, `behind_note(page, lang)` is a visible admonition, in the page's own
 language, saying so; it goes away once the page is committed again. The history is replayed from
 `git log`. A commit that changes one language only in a way the other need not follow (a typo) says
-so with the trailer line `Translation: unaffected` in its message; such commits do not count.
-The MkDocs hook adds the note with `with_behind_note(markdown, src_uri, lang)`.
+so with the trailer line `Translation: unaffected` in its message; such commits do not count, and
+neither do the commits listed in `docs/_data/translation-unaffected.txt` (one full hash a line, `#`
+starts a comment: for commits that landed without the trailer). The MkDocs hook adds the note
+with `with_behind_note(markdown, src_uri, lang)`.
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ BEHIND_TITLE = {"en": "The translation may be behind", "zh": "译文可能滞后
 def _history(directory: str) -> tuple[tuple[int, frozenset[str]], ...]:
     """The commits that touched `directory`, oldest first: (commit time, absolute paths changed).
 
-    Commits whose message has the trailer `Translation: unaffected` are left out. Empty outside a
-    git work tree (or without git).
+    Commits whose message has the trailer `Translation: unaffected`, and those listed in
+    `_data/translation-unaffected.txt` under `directory`, are left out. Empty outside a git work
+    tree (or without git).
     """
+    listed = Path(directory, "_data", "translation-unaffected.txt")
+    text = listed.read_text(encoding="utf-8") if listed.is_file() else ""
+    unaffected = {line.split("#")[0].strip() for line in text.splitlines()} - {""}
     trailer = "%(trailers:key=Translation,valueonly,separator=%x2C)"
-    command = ["git", "log", "--reverse", f"--format=@%ct {trailer}", "--name-only"]
+    command = ["git", "log", "--reverse", f"--format=@%ct %H {trailer}", "--name-only"]
     try:
         log = subprocess.run(
             [*command, "--no-renames", "--relative", "--", "."],
@@ -45,8 +51,9 @@ def _history(directory: str) -> tuple[tuple[int, frozenset[str]], ...]:
     commits: list[tuple[int, set[str], bool]] = []
     for line in log.splitlines():
         if line.startswith("@"):
-            stamp, _, trailers = line[1:].partition(" ")
-            commits.append((int(stamp), set(), "unaffected" in trailers.lower()))
+            stamp, commit, trailers = (line[1:] + " ").split(" ", 2)
+            skip = "unaffected" in trailers.lower() or commit in unaffected
+            commits.append((int(stamp), set(), skip))
         elif line.strip() and commits:
             commits[-1][1].add(str(Path(directory, line.strip()).resolve()))
     return tuple((when, frozenset(paths)) for when, paths, skip in commits if not skip)
