@@ -163,10 +163,28 @@ def _paired_fields(paired: dict) -> dict:
     return fields
 
 
+def _row(part: str, seq: int, names, samples: dict, peaks: dict, paired: dict, pairs) -> dict:
+    """Print the times and peaks of one sequence length, and return its JSON row."""
+    times = {n: statistics.median(t) for n, t in samples.items()}
+    for n in names:
+        peak = f"{peaks[n]:9.1f} MiB" if n in peaks else ""
+        print(f"  {part} seq={seq:6d} {n:22s} {times[n]:10.1f} ms {peak}", flush=True)
+    return {
+        "seq": seq,
+        "median_ms": {k: round(v, 2) for k, v in times.items()},
+        "min_ms": {k: round(min(v), 2) for k, v in samples.items()},
+        "peak_mib": {k: round(v, 1) for k, v in peaks.items()},
+        "ratios": rounded_ratios(times, pairs),
+        "ratios_of_min": rounded_ratios({k: min(v) for k, v in samples.items()}, pairs),
+        **_paired_fields(paired),
+    }
+
+
 def run_tiled(args) -> dict:
     names = list(TILED_LABELS)
     if args.device == "cuda":
         names = ["torch_naive", "torch_tiled", "f_sdpa"]
+    pairs = [("torch_tiled", "f_sdpa")]
     rows = []
     for seq in args.tiled_seqs:
         extrapolated = [n for n in names if n.endswith("naive") and seq > args.naive_max_seq]
@@ -183,7 +201,6 @@ def run_tiled(args) -> dict:
             samples = timed_ms(
                 cases, warmup=args.tiled_warmup, reps=args.tiled_reps, device=args.device
             )
-            times = {n: statistics.median(t) for n, t in samples.items()}
             paired = {}
             if "torch_tiled" in cases and "f_sdpa" in cases:
                 paired["torch_tiled / f_sdpa"] = paired_ratios(
@@ -191,23 +208,8 @@ def run_tiled(args) -> dict:
                 )
             peaks = _peaks(cases, args, seq)
         del inputs, cases
-        for n in run:
-            peak = f"{peaks[n]:9.1f} MiB" if n in peaks else ""
-            print(f"  tiled seq={seq:6d} {n:20s} {times[n]:10.1f} ms {peak}", flush=True)
-        rows.append(
-            {
-                "seq": seq,
-                "median_ms": {k: round(v, 2) for k, v in times.items()},
-                "min_ms": {k: round(min(v), 2) for k, v in samples.items()},
-                "peak_mib": {k: round(v, 1) for k, v in peaks.items()},
-                "naive_not_run": extrapolated,
-                "ratios": rounded_ratios(times, [("torch_tiled", "f_sdpa")]),
-                "ratios_of_min": rounded_ratios(
-                    {k: min(v) for k, v in samples.items()}, [("torch_tiled", "f_sdpa")]
-                ),
-                **_paired_fields(paired),
-            }
-        )
+        rows.append(_row("tiled", seq, run, samples, peaks, paired, pairs))
+        rows[-1]["naive_not_run"] = extrapolated
     # extrapolate the naive peaks that were not run: O(seq^2) from the largest measured seq
     for name in ("numpy_naive", "torch_naive"):
         measured = [r for r in rows if name in r["peak_mib"]]
@@ -254,27 +256,13 @@ def run_backward(args) -> dict:
         samples = timed_ms(
             cases, warmup=args.tiled_warmup, reps=args.tiled_reps, device=args.device
         )
-        times = {n: statistics.median(t) for n, t in samples.items()}
         paired = {
             f"{a} / {b}": paired_ratios(cases[a], cases[b], reps=args.pair_reps, device=args.device)
             for a, b in pairs[:1]
         }
         peaks = _peaks(cases, args, seq)
         del inputs, cases
-        for n in names:
-            peak = f"{peaks[n]:9.1f} MiB" if n in peaks else ""
-            print(f"  fwd+bwd seq={seq:6d} {n:22s} {times[n]:10.1f} ms {peak}", flush=True)
-        rows.append(
-            {
-                "seq": seq,
-                "median_ms": {k: round(v, 2) for k, v in times.items()},
-                "min_ms": {k: round(min(v), 2) for k, v in samples.items()},
-                "peak_mib": {k: round(v, 1) for k, v in peaks.items()},
-                "ratios": rounded_ratios(times, pairs),
-                "ratios_of_min": rounded_ratios({k: min(v) for k, v in samples.items()}, pairs),
-                **_paired_fields(paired),
-            }
-        )
+        rows.append(_row("fwd+bwd", seq, names, samples, peaks, paired, pairs))
     return {
         "batch": 1,
         "heads": 1,

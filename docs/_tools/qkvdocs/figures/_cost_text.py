@@ -158,6 +158,8 @@ TEXT = {
     },
 }
 
+# the legend of the multi-head plot: the names of benchmarks/mha.py's MHA_LABELS (the build does
+# not import the benchmarks), without the table's note on F.scaled_dot_product_attention
 MHA_LABELS = {
     "numpy_weights": "qkv.numpy, need_weights=True",
     "numpy_no_weights": "qkv.numpy, need_weights=False",
