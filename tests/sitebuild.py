@@ -24,6 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 LANGS = ("en", "zh")
 
+
+def write_docs(root: Path, pages: dict[str, str]) -> Path:
+    """A docs folder under `root` with `pages` ({docs-relative path: text}) in it; returns it."""
+    docs = root / "docs"
+    for name, text in pages.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(text, encoding="utf-8")
+    return docs
+
+
 # What a learner types (concept words, not page titles) and the concept page that teaches it,
 # which must come in the top three of the site's own search: checked in a real browser by
 # test_browser.py (lunr's ranking, with the page boosts of the front matter), and by test_site.py

@@ -10,19 +10,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from qkvdocs import behind
+from sitebuild import write_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 
 EN = "# Softmax\n\nSome English.\n"
 ZH = "# Softmax\n\n一些中文。\n"
-
-
-def _docs(tmp_path: Path, pages: dict[str, str]) -> Path:
-    docs = tmp_path / "docs"
-    for name, text in pages.items():
-        (docs / name).parent.mkdir(parents=True, exist_ok=True)
-        (docs / name).write_text(text, encoding="utf-8")
-    return docs
 
 
 def _git(repo: Path, *args: str, when: int | None = None) -> str:
@@ -44,7 +37,7 @@ def _git(repo: Path, *args: str, when: int | None = None) -> str:
 
 def test_behind_note_follows_the_commit_times(tmp_path):
     repo = tmp_path / "repo"
-    docs = _docs(
+    docs = write_docs(
         repo, {"concepts/p.en.md": EN, "concepts/p.zh.md": ZH, "q.en.md": EN, "q.zh.md": ZH}
     )
     _git(repo, "init", "-q")
@@ -91,14 +84,14 @@ def test_behind_note_follows_the_commit_times(tmp_path):
         assert behind.behind_note("new.zh.md", "zh", docs) is None
     finally:
         behind._history.cache_clear()
-    outside = _docs(tmp_path / "plain", {"a.en.md": EN, "a.zh.md": ZH})
+    outside = write_docs(tmp_path / "plain", {"a.en.md": EN, "a.zh.md": ZH})
     assert behind.behind_note("a.zh.md", "zh", outside) is None
 
 
 def test_a_listed_commit_does_not_count(tmp_path):
     """A commit that landed without the trailer is listed in _data/translation-unaffected.txt."""
     repo = tmp_path / "repo"
-    docs = _docs(repo, {"p.en.md": EN, "p.zh.md": ZH})
+    docs = write_docs(repo, {"p.en.md": EN, "p.zh.md": ZH})
     _git(repo, "init", "-q")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "both", when=1_700_000_000)
@@ -109,7 +102,7 @@ def test_a_listed_commit_does_not_count(tmp_path):
         assert behind.behind_note("p.en.md", "en", docs) is not None
         commit = _git(repo, "rev-parse", "HEAD").strip()
         listed = f"# wording only\n{commit}  # Chinese typography\n"
-        _docs(repo, {"_data/translation-unaffected.txt": listed})
+        write_docs(repo, {"_data/translation-unaffected.txt": listed})
         behind._history.cache_clear()
         assert behind.behind_note("p.en.md", "en", docs) is None
     finally:

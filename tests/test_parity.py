@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from qkvdocs import FENCE, HTML_COMMENT, INLINE_CODE, LANGS, blocks
+from sitebuild import write_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -270,16 +271,8 @@ def test_code_fences_hide_headings_and_directives():
     assert s["code blocks"] == [(code, "markdown", 3)]
 
 
-def _docs(tmp_path: Path, pages: dict[str, str]) -> Path:
-    docs = tmp_path / "docs"
-    for name, text in pages.items():
-        (docs / name).parent.mkdir(parents=True, exist_ok=True)
-        (docs / name).write_text(text, encoding="utf-8")
-    return docs
-
-
 def test_the_report_names_a_missing_twin_and_the_differences(tmp_path):
-    docs = _docs(
+    docs = write_docs(
         tmp_path,
         {"a.en.md": EN, "a.zh.md": ZH.replace("## 代码", "### 代码"), "concepts/b.en.md": EN},
     )
@@ -287,7 +280,7 @@ def test_the_report_names_a_missing_twin_and_the_differences(tmp_path):
     assert "docs/concepts/b.zh.md is missing (twin of docs/concepts/b.en.md)" in report
     assert "docs/a.{en,zh}.md" in report and "headings differ" in report
     assert "2 page pairs checked, 2 with differences" in report
-    good = _docs(tmp_path / "good", {"a.en.md": EN, "a.zh.md": ZH})
+    good = write_docs(tmp_path / "good", {"a.en.md": EN, "a.zh.md": ZH})
     assert not any(check(good).values())
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qkvdocs import HTML_COMMENT, INLINE_CODE, blocks, glossary
+from sitebuild import write_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -198,10 +199,7 @@ def test_spelling_of_english_pages_and_code():
 
 
 def _page(tmp_path: Path, name: str, text: str) -> Path:
-    docs = tmp_path / "docs"
-    (docs / name).parent.mkdir(parents=True, exist_ok=True)
-    (docs / name).write_text(text, encoding="utf-8")
-    return docs
+    return write_docs(tmp_path, {name: text})
 
 
 def test_variants_are_found_outside_code_only(tmp_path):
