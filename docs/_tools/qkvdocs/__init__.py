@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 LANGS = ("en", "zh")
+MKDOCS_YML = Path(__file__).resolve().parents[3] / "mkdocs.yml"
 FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
 INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -36,3 +38,8 @@ def blocks(markdown: str) -> Iterator[tuple[int, str, str]]:
             odd = "$$" in line and INLINE_CODE.sub("", line).count("$$") % 2 == 1
             yield number, line, "math" if math or odd else "text"
             math ^= odd
+
+
+def nav_concepts() -> list[str]:
+    """The slugs of the concept pages, in the order of the nav in mkdocs.yml."""
+    return re.findall(r"concepts/([\w-]+)\.md", MKDOCS_YML.read_text(encoding="utf-8"))

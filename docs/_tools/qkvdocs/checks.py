@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import LANGS
+from . import LANGS, nav_concepts
 
 DOCS = Path(__file__).resolve().parents[2]
 TEST = "tests/test_claims.py::test_claim_holds"
@@ -79,8 +79,8 @@ def keys() -> list[str]:
     from . import figures
 
     figures.names()  # imports every figure module, which registers its claims
-    nav = (DOCS.parent / "mkdocs.yml").read_text(encoding="utf-8")
-    return sorted(_REGISTRY, key=lambda key: nav.find(f"concepts/{_REGISTRY[key].page}.md"))
+    order = [*nav_concepts(), *(claim.page for claim in _REGISTRY.values())]  # not in the nav: last
+    return sorted(_REGISTRY, key=lambda key: order.index(_REGISTRY[key].page))
 
 
 def get(key: str) -> Claim:

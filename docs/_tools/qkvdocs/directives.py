@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from . import LANGS, blocks, checks, glossary
+from . import LANGS, blocks, checks, glossary, nav_concepts
 from .drawings import figure_parts
 
 DIRECTIVE = re.compile(
@@ -289,7 +289,7 @@ def api_markdown(package: str) -> str:
     if not found:
         raise DirectiveError(f"{package} has no concept module")
     order: list[str] = []
-    for slug in re.findall(r"concepts/([\w-]+)\.md", (ROOT / "mkdocs.yml").read_text("utf-8")):
+    for slug in nav_concepts():
         page = (ROOT / "docs" / "concepts" / f"{slug}.en.md").read_text("utf-8")
         for arg in directive_args(page, "code"):
             dotted = arg if "." in arg else f"{package}.{arg}"
